@@ -1,0 +1,406 @@
+//! What gets installed: the product's facts, its statements and its payload entries.
+//!
+//! A bundle comes from the binary itself (the demo product embedded by `build.rs`) or from
+//! folders given on the command line (`--payload`, `--statements`: an administrative image).
+//! Every entry is checked when the bundle is opened, before any plan is made: paths are
+//! relative and normalized, symlinks stay inside the tree, and only files, folders and
+//! symlinks are accepted.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::paths::{PathError, RelPath};
+use crate::statements::Catalog;
+
+mod embedded {
+    /// One entry of the payload compiled into the binary.
+    #[derive(Debug)]
+    pub struct EmbeddedEntry {
+        pub path: &'static str,
+        pub mode: u32,
+        pub kind: EmbeddedKind,
+    }
+
+    #[derive(Debug)]
+    pub enum EmbeddedKind {
+        Dir,
+        File(&'static [u8]),
+        Symlink(&'static str),
+    }
+
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+#[derive(Debug, Error)]
+pub enum BundleError {
+    #[error("bundle entry is unsafe: {0}")]
+    Path(#[from] PathError),
+    #[error("bundle entry \"{0}\" is listed twice")]
+    Duplicate(RelPath),
+    #[error("bundle entry \"{path}\" is inside \"{parent}\", which is not a folder")]
+    ParentNotDir { path: RelPath, parent: RelPath },
+    #[error("payload entry \"{}\" is a {kind}; only files, folders and symlinks can be installed", path.display())]
+    UnsupportedType { path: PathBuf, kind: &'static str },
+    #[error("payload entry \"{}\" has a name that is not valid UTF-8", .0.display())]
+    NotUtf8(PathBuf),
+    #[error("payload folder \"{}\" does not exist or is not a folder", .0.display())]
+    NoPayload(PathBuf),
+}
+
+/// The product a bundle installs.
+#[derive(Debug, Clone)]
+pub struct Product {
+    pub name: String,
+    pub version: String,
+    /// The product's default user settings, written to `[settings]` on a fresh install.
+    pub settings: toml::Table,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    Dir,
+    File {
+        size: u64,
+        /// Expected SHA-256 when the bundle knows it; the executor checks it while copying.
+        sha256: Option<[u8; 32]>,
+    },
+    Symlink {
+        target: String,
+    },
+}
+
+/// One path the payload installs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub path: RelPath,
+    pub kind: EntryKind,
+    /// Permission bits (`0o755`); ignored for symlinks.
+    pub mode: u32,
+}
+
+impl Entry {
+    pub fn size(&self) -> u64 {
+        match self.kind {
+            EntryKind::File { size, .. } => size,
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    Embedded,
+    Folder(PathBuf),
+}
+
+/// A checked bundle, ready to be planned and installed.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub product: Product,
+    pub statements: Catalog,
+    /// Folders before their contents; the order files are installed in.
+    pub entries: Vec<Entry>,
+    source: Source,
+    /// Where it came from, for messages and the plan.
+    pub origin: String,
+}
+
+impl Bundle {
+    /// Opens the bundle built into this binary, with the payload or statements replaced by
+    /// folders when given.
+    pub fn open(payload: Option<&Path>, statements: Option<&Path>) -> anyhow::Result<Bundle> {
+        let statements = match statements {
+            Some(dir) => Catalog::from_dir(dir)
+                .with_context(|| format!("statements folder \"{}\"", dir.display()))?,
+            None => builtin_catalog()?,
+        };
+        let product = builtin_product();
+        let (entries, source, origin) = match payload {
+            Some(dir) => {
+                let entries = scan_folder(dir)
+                    .with_context(|| format!("payload folder \"{}\"", dir.display()))?;
+                (
+                    entries,
+                    Source::Folder(dir.to_path_buf()),
+                    format!("payload folder {}", dir.display()),
+                )
+            }
+            None => (
+                builtin_entries()?,
+                Source::Embedded,
+                "built-in demo product".to_string(),
+            ),
+        };
+        let entries = check_entries(entries)?;
+        Ok(Bundle {
+            product,
+            statements,
+            entries,
+            source,
+            origin,
+        })
+    }
+
+    /// Total bytes of payload files.
+    pub fn payload_bytes(&self) -> u64 {
+        self.entries.iter().map(Entry::size).sum()
+    }
+
+    /// A reader over the bytes of file entry `index`.
+    pub fn read_file(&self, index: usize) -> anyhow::Result<Box<dyn Read + Send + '_>> {
+        let entry = &self.entries[index];
+        match &self.source {
+            Source::Embedded => {
+                let found = embedded::PAYLOAD
+                    .iter()
+                    .find(|e| e.path == entry.path.as_str())
+                    .and_then(|e| match e.kind {
+                        embedded::EmbeddedKind::File(bytes) => Some(bytes),
+                        _ => None,
+                    })
+                    .with_context(|| format!("built-in payload has no file \"{}\"", entry.path))?;
+                Ok(Box::new(found))
+            }
+            Source::Folder(dir) => {
+                let path = entry.path.under(dir);
+                let file = fs::File::open(&path)
+                    .with_context(|| format!("cannot open payload file \"{}\"", path.display()))?;
+                Ok(Box::new(file))
+            }
+        }
+    }
+}
+
+fn builtin_product() -> Product {
+    let settings = embedded::PRODUCT_SETTINGS.parse().unwrap_or_default();
+    Product {
+        name: embedded::PRODUCT_NAME.to_string(),
+        version: embedded::PRODUCT_VERSION.to_string(),
+        settings,
+    }
+}
+
+fn builtin_catalog() -> anyhow::Result<Catalog> {
+    let files: BTreeMap<&str, &[u8]> = embedded::STATEMENTS.iter().copied().collect();
+    let index = files
+        .get("statements.toml")
+        .context("built-in statements have no statements.toml")?;
+    Catalog::parse(
+        Path::new("statements/statements.toml"),
+        index.to_vec(),
+        |name| {
+            files
+                .get(name)
+                .map(|b| b.to_vec())
+                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not built in"))
+        },
+    )
+    .context("built-in statements")
+}
+
+fn builtin_entries() -> anyhow::Result<Vec<Entry>> {
+    embedded::PAYLOAD
+        .iter()
+        .map(|e| {
+            let path = RelPath::payload(e.path).map_err(BundleError::from)?;
+            let kind = match e.kind {
+                embedded::EmbeddedKind::Dir => EntryKind::Dir,
+                embedded::EmbeddedKind::File(bytes) => EntryKind::File {
+                    size: bytes.len() as u64,
+                    sha256: Some(Sha256::digest(bytes).into()),
+                },
+                embedded::EmbeddedKind::Symlink(target) => EntryKind::Symlink {
+                    target: target.to_string(),
+                },
+            };
+            Ok(Entry {
+                path,
+                kind,
+                mode: e.mode,
+            })
+        })
+        .collect()
+}
+
+/// Lists a payload folder, refusing what cannot be installed safely.
+pub fn scan_folder(dir: &Path) -> anyhow::Result<Vec<Entry>> {
+    if !dir.is_dir() {
+        return Err(BundleError::NoPayload(dir.to_path_buf()).into());
+    }
+    let mut out = Vec::new();
+    scan_into(dir, dir, &mut out)?;
+    Ok(out)
+}
+
+fn scan_into(base: &Path, dir: &Path, out: &mut Vec<Entry>) -> anyhow::Result<()> {
+    let mut children = fs::read_dir(dir)
+        .with_context(|| format!("cannot list \"{}\"", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("cannot list \"{}\"", dir.display()))?;
+    children.sort();
+    for child in children {
+        let meta = fs::symlink_metadata(&child)
+            .with_context(|| format!("cannot read \"{}\"", child.display()))?;
+        let rel = child.strip_prefix(base).expect("child of base");
+        let rel = rel
+            .to_str()
+            .ok_or_else(|| BundleError::NotUtf8(child.clone()))?;
+        let path = RelPath::payload(rel).map_err(BundleError::from)?;
+        let ft = meta.file_type();
+        let mode = meta.permissions().mode() & 0o7777;
+        let kind = if ft.is_symlink() {
+            let target = fs::read_link(&child)
+                .with_context(|| format!("cannot read link \"{}\"", child.display()))?;
+            let target = target
+                .to_str()
+                .ok_or_else(|| BundleError::NotUtf8(child.clone()))?;
+            EntryKind::Symlink {
+                target: target.to_string(),
+            }
+        } else if ft.is_dir() {
+            EntryKind::Dir
+        } else if ft.is_file() {
+            EntryKind::File {
+                size: meta.len(),
+                sha256: None,
+            }
+        } else {
+            let kind = if ft.is_socket() {
+                "socket"
+            } else if ft.is_fifo() {
+                "named pipe"
+            } else if ft.is_block_device() || ft.is_char_device() {
+                "device file"
+            } else {
+                "special file"
+            };
+            return Err(BundleError::UnsupportedType { path: child, kind }.into());
+        };
+        let is_dir = kind == EntryKind::Dir;
+        out.push(Entry { path, kind, mode });
+        if is_dir {
+            scan_into(base, &child, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks a list of entries as a whole: no duplicates, every symlink inside the tree, and
+/// nothing stored under a file or a symlink (which could redirect a write outside).
+/// Missing parent folders are added, so the result lists folders before their contents.
+pub fn check_entries(entries: Vec<Entry>) -> Result<Vec<Entry>, BundleError> {
+    let mut by_path: BTreeMap<RelPath, Entry> = BTreeMap::new();
+    for entry in entries {
+        if let EntryKind::Symlink { target } = &entry.kind {
+            entry.path.check_symlink_target(target)?;
+        }
+        if by_path.contains_key(&entry.path) {
+            return Err(BundleError::Duplicate(entry.path));
+        }
+        by_path.insert(entry.path.clone(), entry);
+    }
+    let mut implied = Vec::new();
+    for entry in by_path.values() {
+        for parent in entry.path.ancestors() {
+            match by_path.get(&parent) {
+                Some(p) if p.kind != EntryKind::Dir => {
+                    return Err(BundleError::ParentNotDir {
+                        path: entry.path.clone(),
+                        parent,
+                    });
+                }
+                Some(_) => {}
+                None => implied.push(Entry {
+                    path: parent,
+                    kind: EntryKind::Dir,
+                    mode: 0o755,
+                }),
+            }
+        }
+    }
+    for entry in implied {
+        by_path.entry(entry.path.clone()).or_insert(entry);
+    }
+    // BTreeMap order on `/`-joined strings would put "a-b" between "a" and "a/b"; sort by
+    // components so every folder comes before everything inside it.
+    let mut out: Vec<Entry> = by_path.into_values().collect();
+    out.sort_by(|a, b| a.path.as_str().split('/').cmp(b.path.as_str().split('/')));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> Entry {
+        Entry {
+            path: RelPath::new(path).unwrap(),
+            kind: EntryKind::File {
+                size: 1,
+                sha256: None,
+            },
+            mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn builtin_bundle_opens_and_has_the_launcher() {
+        let bundle = Bundle::open(None, None).unwrap();
+        let launcher = bundle
+            .entries
+            .iter()
+            .find(|e| e.path.as_str() == "bin/ksn-demo")
+            .unwrap();
+        assert_eq!(launcher.mode & 0o111, 0o111, "launcher is executable");
+        assert!(
+            bundle.entries.iter().any(|e| e.size() > 1024 * 1024),
+            "a file over 1 MB"
+        );
+        assert_eq!(bundle.statements.ksn().id, "ksn");
+    }
+
+    #[test]
+    fn parents_come_first_and_are_implied() {
+        let out = check_entries(vec![file("a/b/c"), file("a-b")]).unwrap();
+        let names: Vec<_> = out.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(names, ["a", "a/b", "a/b/c", "a-b"]);
+    }
+
+    #[test]
+    fn refuses_entries_under_a_symlink() {
+        let link = Entry {
+            path: RelPath::new("lib").unwrap(),
+            kind: EntryKind::Symlink {
+                target: "bin".into(),
+            },
+            mode: 0o777,
+        };
+        assert!(matches!(
+            check_entries(vec![link, file("lib/x")]),
+            Err(BundleError::ParentNotDir { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_escaping_symlinks() {
+        let link = Entry {
+            path: RelPath::new("bin/x").unwrap(),
+            kind: EntryKind::Symlink {
+                target: "../../etc/passwd".into(),
+            },
+            mode: 0o777,
+        };
+        assert!(matches!(
+            check_entries(vec![link]),
+            Err(BundleError::Path(_))
+        ));
+    }
+}

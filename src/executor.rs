@@ -1,0 +1,594 @@
+//! The executor: the only code that changes an install folder.
+//!
+//! It takes a [`Plan`] made by [`crate::plan::plan`], creates the target's folders, takes the
+//! folder lock, recovers an interrupted run, checks under the lock that the folder is still
+//! what the plan saw, writes the journal's `begin` record and then runs the plan's operations
+//! in order: the config and the consent record durably first, then the payload, staged and
+//! checked, then moved into place. On any error, or a cancel, it rolls everything back.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use anyhow::{Context as _, anyhow, bail};
+use sha2::{Digest, Sha256};
+
+use crate::bundle::{Bundle, EntryKind};
+use crate::durable::{self, tmp_path};
+use crate::error::Cancelled;
+use crate::faults;
+use crate::journal::{self, Begin, Journal, Record, TxnPaths};
+use crate::lock::FolderLock;
+use crate::plan::{self, Op, Plan};
+use crate::progress::{Event, Phase, Reporter};
+use crate::receipt::{self, Receipt, ReceiptEntry, ReceiptKind};
+use crate::recovery;
+use crate::target;
+
+/// What a finished install reports.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    /// The plan that ran (re-made under the lock when recovery changed the folder first).
+    pub plan: Plan,
+    /// What recovery of an earlier interrupted run did, if anything.
+    pub recovered: Option<String>,
+}
+
+/// Runs `plan` for `bundle`. `cancel` is polled between files; when set, the run rolls back
+/// and returns [`Cancelled`].
+pub fn install(
+    bundle: &Bundle,
+    plan: &Plan,
+    reporter: &Reporter,
+    cancel: &AtomicBool,
+) -> anyhow::Result<Installed> {
+    refuse_problems(plan)?;
+    reporter.phase(Phase::Preparing);
+    let target_dir = plan.target.clone();
+    // Finish what an earlier run left before creating anything of our own; that changes the
+    // folder, so the plan is made again from what is there now.
+    let recovered = recovery::recover(&target_dir, reporter)?;
+    let replanned;
+    let plan = if recovered.is_some() || plan.recover_first {
+        let target = target::inspect(&target_dir, bundle)?;
+        replanned = plan::plan(bundle, &plan.answers, &target, &plan.now)?;
+        refuse_problems(&replanned)?;
+        &replanned
+    } else {
+        plan
+    };
+
+    // Folders for the target itself and `.ksn-setup`, so the lock has a place to live.
+    let mut created = Vec::new();
+    for dir in &plan.target_dirs {
+        match fs::create_dir(dir) {
+            Ok(()) => created.push(dir.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                remove_created(&created);
+                return Err(e)
+                    .with_context(|| format!("cannot create folder \"{}\"", dir.display()));
+            }
+        }
+    }
+    if !durable::exists(&target_dir.join(crate::STATE_DIR)) {
+        let dir = target_dir.join(crate::STATE_DIR);
+        fs::create_dir(&dir)
+            .with_context(|| format!("cannot create folder \"{}\"", dir.display()))?;
+        created.push(dir);
+    }
+    let lock = match FolderLock::acquire(&target_dir) {
+        Ok(lock) => lock,
+        Err(e) => {
+            remove_created(&created);
+            return Err(e.into());
+        }
+    };
+
+    // Under the lock: make sure nobody died here since, and that the plan still holds.
+    if durable::exists(&TxnPaths::new(&target_dir).txn()) {
+        drop(lock);
+        remove_created(&created);
+        bail!(
+            "another run was interrupted in \"{}\" a moment ago; run again to recover it",
+            target_dir.display()
+        );
+    }
+    let target = target::inspect(&target_dir, bundle)?;
+    let mut current = plan::plan(bundle, &plan.answers, &target, &plan.now)?;
+    current.target_dirs = plan.target_dirs.clone();
+    if !current.same_changes(plan) {
+        remove_created(&created);
+        bail!(
+            "the install folder \"{}\" changed since the plan was made; run again to plan anew",
+            target_dir.display()
+        );
+    }
+    if let Err(e) = refuse_problems(&current) {
+        remove_created(&created);
+        return Err(e);
+    }
+
+    let paths = TxnPaths::new(&target_dir);
+    let begin = Begin {
+        format: 1,
+        kind: "install".into(),
+        target: target_dir.clone(),
+        created_dirs: created.clone(),
+        ops: current.ops.clone(),
+    };
+    let mut journal = match Journal::begin(&paths, &begin) {
+        Ok(j) => j,
+        Err(e) => {
+            let state = journal::JournalState {
+                begin: Some(begin),
+                installing: false,
+                committed: false,
+            };
+            let _ = journal::rollback(&target_dir, &state);
+            return Err(e).context("cannot start the transaction journal");
+        }
+    };
+    reporter.step(format!("journal started in {}", paths.txn().display()));
+
+    let mut run = Run {
+        bundle,
+        plan: &current,
+        paths: &paths,
+        reporter,
+        cancel,
+        hashes: Vec::new(),
+    };
+    let mut installing = false;
+    let result = run.all(&mut journal, &mut installing);
+    match result {
+        Ok(()) => {
+            drop(journal);
+            if let Err(e) = journal::finish(&target_dir) {
+                reporter.notice(format!(
+                    "installed, but the transaction folder could not be cleaned: {e}"
+                ));
+            }
+            reporter.phase(Phase::Done);
+            drop(lock);
+            Ok(Installed {
+                plan: current,
+                recovered,
+            })
+        }
+        Err(error) => {
+            reporter.phase(Phase::RollingBack);
+            reporter.step(format!("error: {error:#}; rolling back"));
+            drop(journal);
+            let state = journal::JournalState {
+                begin: Some(begin),
+                installing,
+                committed: false,
+            };
+            let outcome = journal::rollback(&target_dir, &state);
+            drop(lock);
+            match outcome {
+                Ok(done) => {
+                    for step in &done {
+                        reporter.step(format!("rollback: {step}"));
+                    }
+                    Err(error.context("the install was rolled back; the folder is as it was"))
+                }
+                Err(incomplete) => {
+                    Err(anyhow::Error::new(incomplete).context(format!("{error:#}")))
+                }
+            }
+        }
+    }
+}
+
+fn refuse_problems(plan: &Plan) -> anyhow::Result<()> {
+    if plan.problems.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = plan.problems.iter().map(|p| p.to_string()).collect();
+    Err(anyhow!(
+        "cannot install into \"{}\":\n  - {}",
+        plan.target.display(),
+        list.join("\n  - ")
+    ))
+}
+
+/// Removes folders created before the journal existed, when the run stops before it.
+fn remove_created(created: &[std::path::PathBuf]) {
+    for dir in created.iter().rev() {
+        if dir.ends_with(crate::STATE_DIR) {
+            let _ = fs::remove_file(dir.join("lock"));
+        }
+        let _ = fs::remove_dir(dir);
+    }
+}
+
+struct Run<'a> {
+    bundle: &'a Bundle,
+    plan: &'a Plan,
+    paths: &'a TxnPaths,
+    reporter: &'a Reporter,
+    cancel: &'a AtomicBool,
+    /// SHA-256 of each staged file, by entry index.
+    hashes: Vec<Option<[u8; 32]>>,
+}
+
+impl Run<'_> {
+    fn all(&mut self, journal: &mut Journal, installing: &mut bool) -> anyhow::Result<()> {
+        faults::hit("begin")?;
+        let total = self.plan.ops.len();
+        for (index, op) in self.plan.ops.iter().enumerate() {
+            self.check_cancel()?;
+            if matches!(op, Op::Install { .. }) && !*installing {
+                journal
+                    .append(&Record::Installing)
+                    .context("cannot write the journal")?;
+                *installing = true;
+                self.reporter.phase(Phase::Installing);
+            }
+            self.op(index, op)
+                .with_context(|| format!("step {} of {total}", index + 1))?;
+        }
+        self.reporter.phase(Phase::Committing);
+        durable::sync_filesystem(&self.paths.target).context("cannot sync the install to disk")?;
+        faults::hit("before-commit")?;
+        self.check_cancel()?;
+        journal
+            .append(&Record::Commit)
+            .context("cannot write the commit record")?;
+        self.reporter.step("committed");
+        faults::hit("after-commit")?;
+        Ok(())
+    }
+
+    fn check_cancel(&self) -> anyhow::Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Cancelled.into());
+        }
+        Ok(())
+    }
+
+    fn op(&mut self, index: usize, op: &Op) -> anyhow::Result<()> {
+        let target = &self.paths.target;
+        let backup = self.paths.backup(index);
+        match op {
+            Op::CreateDir { path, mode } => {
+                faults::hit("mkdir")?;
+                let dir = path.under(target);
+                fs::create_dir(&dir)
+                    .with_context(|| format!("cannot create folder \"{}\"", dir.display()))?;
+                fs::set_permissions(&dir, fs::Permissions::from_mode(*mode))
+                    .with_context(|| format!("cannot set the mode of \"{}\"", dir.display()))?;
+                self.reporter.step(format!("created folder {path}"));
+            }
+            Op::WriteConfig { replaces } => {
+                self.reporter.phase(Phase::WritingConfig);
+                let path = self.paths.config();
+                replace_record(
+                    &path,
+                    self.plan.config_text.as_bytes(),
+                    *replaces,
+                    &backup,
+                    "config-temp",
+                )?;
+                faults::hit("config")?;
+                self.reporter.step(format!(
+                    "wrote {} (KSN decision: {}), synced",
+                    crate::config::PATH,
+                    self.plan.ksn.record.decision.as_str()
+                ));
+            }
+            Op::AppendConsentLog { previous_len } => {
+                let path = self.paths.consent_log();
+                let now = fs::symlink_metadata(&path).ok().map(|m| m.len());
+                if now != *previous_len {
+                    bail!("\"{}\" changed while installing", path.display());
+                }
+                let line = self.plan.consent_line.as_deref().unwrap_or_default();
+                durable::append_synced(&path, line.as_bytes(), 0o644)
+                    .with_context(|| format!("cannot append to \"{}\"", path.display()))?;
+                faults::hit("consent-log")?;
+                self.reporter.step(format!(
+                    "appended the decision to {}",
+                    crate::config::CONSENT_LOG
+                ));
+            }
+            Op::Stage => {
+                self.reporter.phase(Phase::Copying);
+                self.stage()?;
+                durable::sync_filesystem(target).context("cannot sync the staged files to disk")?;
+                faults::hit("staged")?;
+                self.reporter
+                    .step(format!("staged {} files, synced", self.plan.files));
+            }
+            Op::Install {
+                path,
+                entry,
+                replaces,
+            } => {
+                faults::hit("install-file")?;
+                let dest = path.under(target);
+                if *replaces && !durable::exists(&backup) {
+                    fs::hard_link(&dest, &backup).with_context(|| {
+                        format!(
+                            "cannot keep the earlier \"{}\" for rollback",
+                            dest.display()
+                        )
+                    })?;
+                }
+                fs::rename(self.paths.staged(*entry), &dest)
+                    .with_context(|| format!("cannot move \"{}\" into place", dest.display()))?;
+                self.reporter.step(format!("installed {path}"));
+            }
+            Op::RemoveObsolete { path } => {
+                faults::hit("remove-obsolete")?;
+                let dest = path.under(target);
+                fs::rename(&dest, &backup)
+                    .with_context(|| format!("cannot remove \"{}\"", dest.display()))?;
+                self.reporter
+                    .step(format!("removed {path} (not in this version)"));
+            }
+            Op::RemoveObsoleteDir { path, .. } => {
+                let dir = path.under(target);
+                match fs::remove_dir(&dir) {
+                    Ok(()) => self.reporter.step(format!("removed folder {path}")),
+                    // It holds files the user added: keep it and them.
+                    Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+                        self.reporter.notice(format!(
+                            "kept folder {path}: it holds files that are not ours"
+                        ))
+                    }
+                    Err(e) => {
+                        return Err(e)
+                            .with_context(|| format!("cannot remove folder \"{}\"", dir.display()));
+                    }
+                }
+            }
+            Op::WriteReceipt { replaces } => {
+                let text = self.receipt().to_text();
+                replace_record(
+                    &self.paths.receipt(),
+                    text.as_bytes(),
+                    *replaces,
+                    &backup,
+                    "receipt-temp",
+                )?;
+                faults::hit("receipt")?;
+                self.reporter.step(format!("wrote {}", receipt::PATH));
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies every file and symlink of the payload into staging, on several threads, hashing
+    /// each file while writing it and checking the hash and size the bundle promises.
+    fn stage(&mut self) -> anyhow::Result<()> {
+        let work: Vec<usize> = self
+            .bundle
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind != EntryKind::Dir)
+            .map(|(i, _)| i)
+            .collect();
+        let files_total = work.len() as u64;
+        let bytes_total = self.bundle.payload_bytes();
+        let next = AtomicUsize::new(0);
+        let files_done = AtomicU64::new(0);
+        let bytes_done = AtomicU64::new(0);
+        let failed = AtomicBool::new(false);
+        let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let hashes: Mutex<Vec<Option<[u8; 32]>>> =
+            Mutex::new(vec![None; self.bundle.entries.len()]);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 8);
+
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    let mut buffer = vec![0u8; 256 * 1024];
+                    loop {
+                        if failed.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let slot = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&index) = work.get(slot) else { return };
+                        let result = if self.cancel.load(Ordering::Relaxed) {
+                            Err(Cancelled.into())
+                        } else {
+                            faults::hit("stage-file")
+                                .map_err(anyhow::Error::from)
+                                .and_then(|_| self.stage_one(index, &mut buffer))
+                        };
+                        match result {
+                            Ok(hash) => {
+                                let entry = &self.bundle.entries[index];
+                                hashes.lock().unwrap_or_else(|e| e.into_inner())[index] = hash;
+                                let bytes = bytes_done.fetch_add(entry.size(), Ordering::Relaxed)
+                                    + entry.size();
+                                let files = files_done.fetch_add(1, Ordering::Relaxed) + 1;
+                                self.reporter.send(Event::Progress {
+                                    files_done: files,
+                                    files_total,
+                                    bytes_done: bytes,
+                                    bytes_total,
+                                    current: entry.path.as_str().into(),
+                                });
+                            }
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                first_error
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .get_or_insert(e);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(error) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(error);
+        }
+        self.hashes = hashes.into_inner().unwrap_or_else(|e| e.into_inner());
+        Ok(())
+    }
+
+    fn stage_one(&self, index: usize, buffer: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {
+        let entry = &self.bundle.entries[index];
+        let staged = self.paths.staged(index);
+        match &entry.kind {
+            EntryKind::Symlink { target } => {
+                std::os::unix::fs::symlink(target, &staged)
+                    .with_context(|| format!("cannot stage symlink \"{}\"", entry.path))?;
+                Ok(None)
+            }
+            EntryKind::File { size, sha256 } => {
+                let mut reader = self.bundle.read_file(index)?;
+                let mut file = File::create_new(&staged)
+                    .with_context(|| format!("cannot create \"{}\"", staged.display()))?;
+                let mut hasher = Sha256::new();
+                let mut written: u64 = 0;
+                loop {
+                    let n = match reader.read(buffer) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            return Err(e).with_context(|| {
+                                format!("cannot read payload entry \"{}\"", entry.path)
+                            });
+                        }
+                    };
+                    hasher.update(&buffer[..n]);
+                    file.write_all(&buffer[..n]).with_context(|| {
+                        format!(
+                            "cannot write \"{}\" (staging {})",
+                            entry.path,
+                            staged.display()
+                        )
+                    })?;
+                    written += n as u64;
+                    if self.cancel.load(Ordering::Relaxed) {
+                        return Err(Cancelled.into());
+                    }
+                }
+                let digest: [u8; 32] = hasher.finalize().into();
+                if written != *size {
+                    bail!(
+                        "payload entry \"{}\" is damaged: {written} bytes, the bundle says {size}",
+                        entry.path
+                    );
+                }
+                if let Some(expected) = sha256
+                    && *expected != digest
+                {
+                    bail!(
+                        "payload entry \"{}\" is damaged: SHA-256 {} differs from the bundle's {}",
+                        entry.path,
+                        hex::encode(digest),
+                        hex::encode(expected)
+                    );
+                }
+                file.set_permissions(fs::Permissions::from_mode(entry.mode))
+                    .with_context(|| format!("cannot set the mode of \"{}\"", entry.path))?;
+                Ok(Some(digest))
+            }
+            EntryKind::Dir => Ok(None),
+        }
+    }
+
+    fn receipt(&self) -> Receipt {
+        let mut entries: Vec<ReceiptEntry> = self
+            .bundle
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| match &entry.kind {
+                EntryKind::Dir => ReceiptEntry {
+                    path: entry.path.clone(),
+                    kind: ReceiptKind::Dir,
+                    mode: entry.mode,
+                    size: None,
+                    sha256: None,
+                    target: None,
+                },
+                EntryKind::File { size, .. } => ReceiptEntry {
+                    path: entry.path.clone(),
+                    kind: ReceiptKind::File,
+                    mode: entry.mode,
+                    size: Some(*size),
+                    sha256: self.hashes.get(index).copied().flatten().map(hex::encode),
+                    target: None,
+                },
+                EntryKind::Symlink { target } => ReceiptEntry {
+                    path: entry.path.clone(),
+                    kind: ReceiptKind::Symlink,
+                    mode: 0o777,
+                    size: None,
+                    sha256: None,
+                    target: Some(target.clone()),
+                },
+            })
+            .collect();
+        // The config's folder is ours too when the payload does not list it.
+        if !entries.iter().any(|e| e.path.as_str() == "etc") {
+            entries.insert(
+                0,
+                ReceiptEntry {
+                    path: crate::paths::RelPath::new("etc").expect("valid path"),
+                    kind: ReceiptKind::Dir,
+                    mode: 0o755,
+                    size: None,
+                    sha256: None,
+                    target: None,
+                },
+            );
+        }
+        Receipt {
+            format: receipt::FORMAT,
+            product_name: self.plan.product_name.clone(),
+            product_version: self.plan.product_version.clone(),
+            installer_version: crate::INSTALLER_VERSION.into(),
+            installed_at: self.plan.now.clone(),
+            entries,
+            unknown: toml::Table::new(),
+        }
+    }
+}
+
+/// Replaces a record file atomically: temp file, fsync, keep the old one for rollback as a
+/// hard link, rename, fsync the folder.
+fn replace_record(
+    path: &Path,
+    bytes: &[u8],
+    replaces: bool,
+    backup: &Path,
+    fault: &str,
+) -> anyhow::Result<()> {
+    let tmp = tmp_path(path);
+    durable::write_synced(&tmp, bytes, 0o644)
+        .with_context(|| format!("cannot write \"{}\"", tmp.display()))?;
+    faults::hit(fault)?;
+    if replaces && !durable::exists(backup) {
+        fs::hard_link(path, backup).with_context(|| {
+            format!(
+                "cannot keep the earlier \"{}\" for rollback",
+                path.display()
+            )
+        })?;
+        durable::sync_dir(backup.parent().unwrap_or(Path::new("/")))?;
+    }
+    fs::rename(&tmp, path)
+        .with_context(|| format!("cannot put \"{}\" in place", path.display()))?;
+    durable::sync_dir(path.parent().unwrap_or(Path::new("/")))
+        .with_context(|| format!("cannot sync the folder of \"{}\"", path.display()))?;
+    Ok(())
+}
