@@ -45,7 +45,9 @@ pub fn install(
     reporter: &Reporter,
     cancel: &AtomicBool,
 ) -> anyhow::Result<Installed> {
-    refuse_problems(plan)?;
+    if !plan.recover_first {
+        refuse_problems(plan)?;
+    }
     reporter.phase(Phase::Preparing);
     let target_dir = plan.target.clone();
     // Finish what an earlier run left before creating anything of our own; that changes the

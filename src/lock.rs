@@ -1,11 +1,10 @@
 //! The folder lock: one ksn-setup at a time works on an install folder.
 //!
 //! `.ksn-setup/lock` is held with `flock` for the whole run; the kernel drops it when the
-//! process dies, so a killed run never leaves a stale lock. The holder writes its pid into
-//! the file so the refusal can say who holds it.
+//! process dies, so a killed run never leaves a stale lock. The file stays empty: writing
+//! into it would make a rolled-back run leave a trace.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -14,8 +13,8 @@ pub const PATH: &str = ".ksn-setup/lock";
 
 #[derive(Debug, Error)]
 pub enum LockError {
-    #[error("another ksn-setup{} is working on \"{}\"; wait for it to finish and run again", pid.map(|p| format!(" (pid {p})")).unwrap_or_default(), dir.display())]
-    Busy { dir: PathBuf, pid: Option<u32> },
+    #[error("another ksn-setup is working on \"{}\"; wait for it to finish and run again", dir.display())]
+    Busy { dir: PathBuf },
     #[error("cannot lock \"{}\": {source}", path.display())]
     Io {
         path: PathBuf,
@@ -37,7 +36,7 @@ impl FolderLock {
             path: path.clone(),
             source,
         };
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -47,18 +46,10 @@ impl FolderLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
-                return Err(LockError::Busy {
-                    dir: dir.to_path_buf(),
-                    pid: text.trim().parse().ok(),
-                });
+                return Err(LockError::Busy { dir: dir.to_path_buf() });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
-        file.set_len(0).map_err(io)?;
-        file.rewind().map_err(io)?;
-        write!(file, "{}", std::process::id()).map_err(io)?;
         Ok(FolderLock { _file: file })
     }
 }

@@ -345,7 +345,9 @@ pub fn plan(
         replaces: previous.is_some(),
     });
 
-    if !foreign.is_empty() {
+    // An interrupted run's half-written files look foreign until recovery removes them; the
+    // executor plans again after recovering, so they are judged then.
+    if !foreign.is_empty() && !target.interrupted {
         problems.push(Problem::Foreign(foreign));
     }
 
