@@ -2,18 +2,21 @@
 # Benchmark: `ksn-setup install --payload P --dir T` against `tar -xf payload.tar -C T`
 # (and `tar -xf … && sync -f T`) on the same payload, the same file system, in one run.
 #
-#   bash benches/install-bench.sh [--runs N] [--cold]
+#   bash benches/install-bench.sh [--runs N] [--cold] [--dest-dir DIR]
 #
 # See benches/README.md for what is measured and how to read the result.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
-usage: bash benches/install-bench.sh [--runs N] [--cold]
+usage: bash benches/install-bench.sh [--runs N] [--cold] [--dest-dir DIR]
 
   --runs N   timed runs per command (default 5, at least 2)
   --cold     drop the page cache (sync; echo 3 > /proc/sys/vm/drop_caches) before
              every run; needs root. Default: warm cache, with one warm-up run.
+  --dest-dir DIR
+             install and extract under DIR (e.g. a tmpfs, to take the disk out of the
+             comparison) instead of target/bench.
 
 Writes target/bench/install.md (also printed) and hyperfine's own exports beside it.
 EOF
@@ -21,6 +24,7 @@ EOF
 
 runs=5
 cold=0
+dest_dir=""
 while (($#)); do
   case "$1" in
     --runs)
@@ -28,6 +32,9 @@ while (($#)); do
       runs="$2"; shift 2 ;;
     --runs=*) runs="${1#--runs=}"; shift ;;
     --cold) cold=1; shift ;;
+    --dest-dir)
+      (($# >= 2)) || { echo "error: --dest-dir needs a value" >&2; exit 2; }
+      dest_dir="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "error: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -47,11 +54,11 @@ cd "$repo"
 # the tarball and the install target are all on one file system.
 payload_root="$repo/target/bench-payload"  # cached payload tree + tarball
 out_dir="$repo/target/bench"               # results
-dest="$out_dir/dest"                       # install / extraction target, dropped between runs
+dest="${dest_dir:-$out_dir}/dest"          # install / extraction target, dropped between runs
 tree="$payload_root/tree"
 tarball="$payload_root/payload.tar"
 stamp="$payload_root/stamp"
-mkdir -p "$payload_root" "$out_dir"
+mkdir -p "$payload_root" "$out_dir" "$(dirname "$dest")"
 rm -f "$out_dir"/{install.md,hyperfine.md,hyperfine.json,time-v.txt,install.log,diff.txt}
 
 # ---------------------------------------------------------------------------------------
@@ -319,10 +326,10 @@ hyperfine --runs "$runs" --warmup "$warmup" \
 # ---------------------------------------------------------------------------------------
 # Table.
 # ---------------------------------------------------------------------------------------
-fs_type="$(df -PT "$out_dir" | awk 'NR == 2 {print $2 " (" $1 ")"}')"
+fs_type="$(df -PT "$(dirname "$dest")" | awk 'NR == 2 {print $2 " (" $1 ")"}')"
 rev="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
 if [[ -n "$(git -C "$repo" status --porcelain -- src Cargo.toml 2>/dev/null)" ]]; then rev+=", uncommitted changes"; fi
-facts="$(nproc) CPUs, $(uname -sr), target/ on $fs_type, $(hyperfine --version), ksn-setup @ $rev"
+facts="$(nproc) CPUs, $(uname -sr), target on $fs_type, $(hyperfine --version), ksn-setup @ $rev"
 
 python3 - "$out_dir/hyperfine.json" "$out_dir/install.md" "$runs" "$cold" "$warmup" \
   "$payload_bytes" "$payload_files" "$payload_dirs" "$rss_kib" "$facts" \

@@ -19,6 +19,7 @@ use crate::progress::{Event, Phase, Reporter};
 #[derive(Debug)]
 pub struct Console {
     sender: mpsc::Sender<Event>,
+    logging: bool,
     thread: JoinHandle<()>,
 }
 
@@ -34,6 +35,7 @@ impl Console {
             ),
             None => None,
         };
+        let logging = log_file.is_some();
         let (sender, receiver) = mpsc::channel::<Event>();
         let thread = std::thread::spawn(move || {
             let mut view = View::new(terminal);
@@ -45,11 +47,15 @@ impl Console {
             }
             view.close();
         });
-        Ok(Console { sender, thread })
+        Ok(Console {
+            sender,
+            logging,
+            thread,
+        })
     }
 
     pub fn reporter(&self) -> Reporter {
-        Reporter::new(self.sender.clone())
+        Reporter::new(self.sender.clone(), self.logging)
     }
 
     pub fn finish(self) {

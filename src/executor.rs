@@ -209,6 +209,9 @@ fn remove_created(created: &[std::path::PathBuf]) {
     }
 }
 
+/// How often the copy reports progress, in milliseconds.
+const PROGRESS_INTERVAL_MS: u64 = 25;
+
 struct Run<'a> {
     bundle: &'a Bundle,
     plan: &'a Plan,
@@ -243,7 +246,8 @@ impl Run<'_> {
             .append(&Record::Commit)
             .context("cannot write the commit record")?;
         self.reporter.step("committed");
-        faults::hit("after-commit")?;
+        // Committed: from here nothing may roll back, so only a kill or a pause can act here.
+        let _ = faults::hit("after-commit");
         Ok(())
     }
 
@@ -345,8 +349,9 @@ impl Run<'_> {
                         ))
                     }
                     Err(e) => {
-                        return Err(e)
-                            .with_context(|| format!("cannot remove folder \"{}\"", dir.display()));
+                        return Err(e).with_context(|| {
+                            format!("cannot remove folder \"{}\"", dir.display())
+                        });
                     }
                 }
             }
@@ -383,63 +388,94 @@ impl Run<'_> {
         let files_done = AtomicU64::new(0);
         let bytes_done = AtomicU64::new(0);
         let failed = AtomicBool::new(false);
+        let started = std::time::Instant::now();
+        let last_report = AtomicU64::new(0);
         let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-        let hashes: Mutex<Vec<Option<[u8; 32]>>> =
-            Mutex::new(vec![None; self.bundle.entries.len()]);
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
             .clamp(2, 8);
 
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| {
-                    let mut buffer = vec![0u8; 256 * 1024];
-                    loop {
-                        if failed.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        let slot = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&index) = work.get(slot) else { return };
-                        let result = if self.cancel.load(Ordering::Relaxed) {
-                            Err(Cancelled.into())
-                        } else {
-                            faults::hit("stage-file")
-                                .map_err(anyhow::Error::from)
-                                .and_then(|_| self.stage_one(index, &mut buffer))
-                        };
-                        match result {
-                            Ok(hash) => {
-                                let entry = &self.bundle.entries[index];
-                                hashes.lock().unwrap_or_else(|e| e.into_inner())[index] = hash;
-                                let bytes = bytes_done.fetch_add(entry.size(), Ordering::Relaxed)
-                                    + entry.size();
-                                let files = files_done.fetch_add(1, Ordering::Relaxed) + 1;
-                                self.reporter.send(Event::Progress {
-                                    files_done: files,
-                                    files_total,
-                                    bytes_done: bytes,
-                                    bytes_total,
-                                    current: entry.path.as_str().into(),
-                                });
+        let staged: Vec<(usize, Option<[u8; 32]>)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut buffer = vec![0u8; 256 * 1024];
+                        // Hashes of the files this worker staged, merged after the scope.
+                        let mut mine = Vec::new();
+                        loop {
+                            if failed.load(Ordering::Relaxed) {
+                                break;
                             }
-                            Err(e) => {
-                                failed.store(true, Ordering::Relaxed);
-                                first_error
-                                    .lock()
-                                    .unwrap_or_else(|e| e.into_inner())
-                                    .get_or_insert(e);
-                                return;
+                            let slot = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(&index) = work.get(slot) else { break };
+                            let result = if self.cancel.load(Ordering::Relaxed) {
+                                Err(Cancelled.into())
+                            } else {
+                                faults::hit("stage-file")
+                                    .map_err(anyhow::Error::from)
+                                    .and_then(|_| self.stage_one(index, &mut buffer))
+                            };
+                            match result {
+                                Ok(hash) => {
+                                    let entry = &self.bundle.entries[index];
+                                    mine.push((index, hash));
+                                    let bytes = bytes_done
+                                        .fetch_add(entry.size(), Ordering::Relaxed)
+                                        + entry.size();
+                                    let files = files_done.fetch_add(1, Ordering::Relaxed) + 1;
+                                    self.reporter.detail(|| format!("staged {}", entry.path));
+                                    // At most one progress event per interval, and the last one:
+                                    // a message per file would cost more than a small file does.
+                                    let now = started.elapsed().as_millis() as u64;
+                                    let last = last_report.load(Ordering::Relaxed);
+                                    let due = files == files_total
+                                        || (now >= last + PROGRESS_INTERVAL_MS
+                                            && last_report
+                                                .compare_exchange(
+                                                    last,
+                                                    now,
+                                                    Ordering::Relaxed,
+                                                    Ordering::Relaxed,
+                                                )
+                                                .is_ok());
+                                    if !due {
+                                        continue;
+                                    }
+                                    self.reporter.send(Event::Progress {
+                                        files_done: files,
+                                        files_total,
+                                        bytes_done: bytes,
+                                        bytes_total,
+                                        current: entry.path.as_str().into(),
+                                    });
+                                }
+                                Err(e) => {
+                                    failed.store(true, Ordering::Relaxed);
+                                    first_error
+                                        .lock()
+                                        .unwrap_or_else(|e| e.into_inner())
+                                        .get_or_insert(e);
+                                    break;
+                                }
                             }
                         }
-                    }
-                });
-            }
+                        mine
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
         });
         if let Some(error) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(error);
         }
-        self.hashes = hashes.into_inner().unwrap_or_else(|e| e.into_inner());
+        self.hashes = vec![None; self.bundle.entries.len()];
+        for (index, hash) in staged {
+            self.hashes[index] = hash;
+        }
         Ok(())
     }
 

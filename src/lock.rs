@@ -46,7 +46,9 @@ impl FolderLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                return Err(LockError::Busy { dir: dir.to_path_buf() });
+                return Err(LockError::Busy {
+                    dir: dir.to_path_buf(),
+                });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }

@@ -55,18 +55,25 @@ pub enum Event {
 #[derive(Debug, Clone, Default)]
 pub struct Reporter {
     sender: Option<Sender<Event>>,
+    /// Whether per-file steps are wanted (a log is being written); without a log they would
+    /// only cost a channel message per file.
+    detail: bool,
 }
 
 impl Reporter {
-    pub fn new(sender: Sender<Event>) -> Reporter {
+    pub fn new(sender: Sender<Event>, detail: bool) -> Reporter {
         Reporter {
             sender: Some(sender),
+            detail,
         }
     }
 
     /// A reporter nobody listens to.
     pub fn silent() -> Reporter {
-        Reporter { sender: None }
+        Reporter {
+            sender: None,
+            detail: false,
+        }
     }
 
     pub fn send(&self, event: Event) {
@@ -81,6 +88,13 @@ impl Reporter {
 
     pub fn step(&self, text: impl Into<String>) {
         self.send(Event::Step(text.into()));
+    }
+
+    /// A per-file step, sent only when a log wants that much detail.
+    pub fn detail(&self, text: impl FnOnce() -> String) {
+        if self.detail {
+            self.step(text());
+        }
     }
 
     pub fn notice(&self, text: impl Into<String>) {

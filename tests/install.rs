@@ -15,19 +15,39 @@ fn install_is_byte_identical_to_the_payload_with_modes_kept() {
     let out = install(&dir, &["--ksn", "decline"]);
     assert_ok(&out);
     let installed = snapshot(&dir);
-    assert_same_tree(&snapshot(&payload_dir()), &payload_part(&installed), "installed tree");
-    assert!(matches!(installed["bin/ksn-demo"], Node::File { mode: 0o755, .. }));
-    assert!(matches!(&installed["bin/kav"], Node::Symlink { target } if target.as_os_str() == "ksn-demo"));
+    assert_same_tree(
+        &snapshot(&payload_dir()),
+        &payload_part(&installed),
+        "installed tree",
+    );
+    assert!(matches!(
+        installed["bin/ksn-demo"],
+        Node::File { mode: 0o755, .. }
+    ));
+    assert!(
+        matches!(&installed["bin/kav"], Node::Symlink { target } if target.as_os_str() == "ksn-demo")
+    );
     assert_no_leftovers(&dir);
 
     // The receipt lists every installed path with its size, mode and hash.
     let receipt = read_toml(&dir.join(".ksn-setup/receipt.toml"));
     let entries = receipt["entry"].as_array().unwrap();
     for (path, node) in snapshot(&payload_dir()) {
-        let entry = entries.iter().find(|e| e["path"].as_str() == Some(&path)).unwrap_or_else(|| panic!("{path} not in receipt"));
+        let entry = entries
+            .iter()
+            .find(|e| e["path"].as_str() == Some(&path))
+            .unwrap_or_else(|| panic!("{path} not in receipt"));
         if let Node::File { mode, bytes } = node {
-            assert_eq!(entry["sha256"].as_str().unwrap(), sha256_hex(&bytes), "{path}");
-            assert_eq!(entry["size"].as_integer().unwrap() as usize, bytes.len(), "{path}");
+            assert_eq!(
+                entry["sha256"].as_str().unwrap(),
+                sha256_hex(&bytes),
+                "{path}"
+            );
+            assert_eq!(
+                entry["size"].as_integer().unwrap() as usize,
+                bytes.len(),
+                "{path}"
+            );
             assert_eq!(entry["mode"].as_integer().unwrap() as u32, mode, "{path}");
         }
     }
@@ -43,7 +63,19 @@ fn installed_launcher_reports_the_recorded_choice() {
     assert!(text.contains("Kaspersky Security Network: on"), "{text}");
     assert!(text.contains("administrator"), "{text}");
 
-    let out = ksn_setup().args(["install", "--unattended", "--accept-eula", "--accept-privacy-policy", "--ksn", "decline", "--dir"]).arg(&dir).output().unwrap();
+    let out = ksn_setup()
+        .args([
+            "install",
+            "--unattended",
+            "--accept-eula",
+            "--accept-privacy-policy",
+            "--ksn",
+            "decline",
+            "--dir",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert_ok(&out);
     let out = Command::new(dir.join("bin/kav")).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("Kaspersky Security Network: off"));
@@ -55,7 +87,12 @@ fn each_ksn_answer_gives_its_config_and_log_line() {
     let ksn_ru = fs::read(repo().join("statements/ksn.ru.txt")).unwrap();
     for (args, decision, participate, lang_hash) in [
         (vec!["--ksn", "agree"], "agreed", true, sha256_hex(&ksn_en)),
-        (vec!["--ksn", "decline", "--lang", "ru"], "declined", false, sha256_hex(&ksn_ru)),
+        (
+            vec!["--ksn", "decline", "--lang", "ru"],
+            "declined",
+            false,
+            sha256_hex(&ksn_ru),
+        ),
         (vec![], "undecided", false, sha256_hex(&ksn_en)),
     ] {
         let tmp = tempfile::tempdir().unwrap();
@@ -67,18 +104,31 @@ fn each_ksn_answer_gives_its_config_and_log_line() {
         assert_eq!(ksn["participate"].as_bool(), Some(participate), "{args:?}");
         assert_eq!(ksn["statement_id"].as_str(), Some("ksn"));
         assert_eq!(ksn["statement_version"].as_str(), Some("1.1"));
-        assert_eq!(ksn["statement_sha256"].as_str(), Some(lang_hash.as_str()), "{args:?}");
+        assert_eq!(
+            ksn["statement_sha256"].as_str(),
+            Some(lang_hash.as_str()),
+            "{args:?}"
+        );
         if decision == "undecided" {
-            assert!(!ksn.contains_key("decided_at") && !ksn.contains_key("decided_by"), "nobody decided: {ksn:?}");
+            assert!(
+                !ksn.contains_key("decided_at") && !ksn.contains_key("decided_by"),
+                "nobody decided: {ksn:?}"
+            );
         } else {
             assert_eq!(ksn["decided_by"].as_str(), Some("administrator"));
             let at = ksn["decided_at"].as_str().unwrap();
             assert!(at.ends_with('Z') && at.len() == 20, "RFC 3339 UTC: {at}");
         }
         assert_eq!(config["license"]["eula_accepted"].as_bool(), Some(true));
-        assert_eq!(config["license"]["privacy_policy_accepted"].as_bool(), Some(true));
+        assert_eq!(
+            config["license"]["privacy_policy_accepted"].as_bool(),
+            Some(true)
+        );
         assert_eq!(config["product"]["version"].as_str(), Some("1.0.0"));
-        assert_eq!(config["installer"]["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            config["installer"]["version"].as_str(),
+            Some(env!("CARGO_PKG_VERSION"))
+        );
 
         let lines = consent_lines(&dir);
         assert_eq!(lines.len(), 1, "{args:?}");
@@ -103,7 +153,11 @@ fn answers_file_presets_and_flags_override_it() {
         ),
     )
     .unwrap();
-    let out = ksn_setup().args(["--unattended", "--answers"]).arg(&answers).output().unwrap();
+    let out = ksn_setup()
+        .args(["--unattended", "--answers"])
+        .arg(&answers)
+        .output()
+        .unwrap();
     assert_ok(&out);
     let ksn = read_toml(&dir.join("etc/product.toml"))["ksn"].clone();
     assert_eq!(ksn["decision"].as_str(), Some("agreed"));
@@ -112,17 +166,35 @@ fn answers_file_presets_and_flags_override_it() {
 
     // A flag beats the file.
     let other = tmp.path().join("flag-dir");
-    let out = ksn_setup().args(["--unattended", "--ksn", "decline", "--answers"]).arg(&answers).arg("--dir").arg(&other).output().unwrap();
+    let out = ksn_setup()
+        .args(["--unattended", "--ksn", "decline", "--answers"])
+        .arg(&answers)
+        .arg("--dir")
+        .arg(&other)
+        .output()
+        .unwrap();
     assert_ok(&out);
-    assert_eq!(read_toml(&other.join("etc/product.toml"))["ksn"]["decision"].as_str(), Some("declined"));
+    assert_eq!(
+        read_toml(&other.join("etc/product.toml"))["ksn"]["decision"].as_str(),
+        Some("declined")
+    );
 }
 
 #[test]
 fn missing_license_acceptance_exits_2_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
-    for flags in [vec!["--accept-eula"], vec!["--accept-privacy-policy"], vec![]] {
-        let out = ksn_setup().args(["install", "--unattended", "--dir"]).arg(&dir).args(&flags).output().unwrap();
+    for flags in [
+        vec!["--accept-eula"],
+        vec!["--accept-privacy-policy"],
+        vec![],
+    ] {
+        let out = ksn_setup()
+            .args(["install", "--unattended", "--dir"])
+            .arg(&dir)
+            .args(&flags)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", show(&out));
         assert!(stderr(&out).contains("must be accepted"), "{}", show(&out));
         assert!(!dir.exists(), "nothing may be written");
@@ -135,16 +207,37 @@ fn malformed_answers_exit_2_naming_file_line_and_column() {
     let dir = tmp.path().join("p");
     let answers = tmp.path().join("corp.toml");
     for (text, location, expected) in [
-        ("[license]\naccept_eula = true\n[ksn\nparticipate = true\n", ":3:5:", "expected"),
-        ("[ksn]\nparticipate = true\nlokced = true\n", ":3:1:", "expected `participate` or `locked`"),
-        ("[ksn]\nparticipate = \"yes\"\n", ":2:15:", "expected a boolean"),
-        ("[ui]\nlanguage = \"de\"\n", ":2:12:", "expected `en` or `ru`"),
+        (
+            "[license]\naccept_eula = true\n[ksn\nparticipate = true\n",
+            ":3:5:",
+            "expected",
+        ),
+        (
+            "[ksn]\nparticipate = true\nlokced = true\n",
+            ":3:1:",
+            "expected `participate` or `locked`",
+        ),
+        (
+            "[ksn]\nparticipate = \"yes\"\n",
+            ":2:15:",
+            "expected a boolean",
+        ),
+        (
+            "[ui]\nlanguage = \"de\"\n",
+            ":2:12:",
+            "expected `en` or `ru`",
+        ),
         ("[install]\ndir = \"relative/path\"\n", ":2:7:", "absolute"),
         ("[surprise]\nx = 1\n", ":1:2:", "expected one of"),
     ] {
         fs::write(&answers, text).unwrap();
         let out = ksn_setup()
-            .args(["--unattended", "--accept-eula", "--accept-privacy-policy", "--answers"])
+            .args([
+                "--unattended",
+                "--accept-eula",
+                "--accept-privacy-policy",
+                "--answers",
+            ])
             .arg(&answers)
             .arg("--dir")
             .arg(&dir)
@@ -152,7 +245,10 @@ fn malformed_answers_exit_2_naming_file_line_and_column() {
             .unwrap();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{text}\n{}", show(&out));
-        assert!(err.contains(&format!("{}{location}", answers.display())), "{text}\n{err}");
+        assert!(
+            err.contains(&format!("{}{location}", answers.display())),
+            "{text}\n{err}"
+        );
         assert!(err.contains(expected), "{text}\n{err}");
         assert!(!dir.exists(), "nothing may be written for {text}");
     }
@@ -166,9 +262,14 @@ fn dry_run_prints_the_ordered_plan_and_changes_nothing() {
     assert_ok(&out);
     let plan = String::from_utf8_lossy(&out.stdout);
     let config = plan.find("write etc/product.toml").expect("config step");
-    let log = plan.find("append the decision to etc/consent-log.jsonl").expect("log step");
+    let log = plan
+        .find("append the decision to etc/consent-log.jsonl")
+        .expect("log step");
     let first_file = plan.find("install bin/").expect("payload step");
-    assert!(config < log && log < first_file, "config, then consent record, then payload:\n{plan}");
+    assert!(
+        config < log && log < first_file,
+        "config, then consent record, then payload:\n{plan}"
+    );
     assert!(plan.contains("participates in KSN"), "{plan}");
     assert!(!dir.exists());
 }
@@ -243,7 +344,11 @@ fn unsafe_payloads_are_refused_naming_the_path() {
     // The installer's own paths cannot be shipped.
     let payload = tmp.path().join("reserved");
     fs::create_dir_all(payload.join("etc")).unwrap();
-    fs::write(payload.join("etc/product.toml"), "[ksn]\nparticipate = true\n").unwrap();
+    fs::write(
+        payload.join("etc/product.toml"),
+        "[ksn]\nparticipate = true\n",
+    )
+    .unwrap();
     let out = install(&dir, &["--payload", payload.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(stderr(&out).contains("etc/product.toml"), "{}", show(&out));
@@ -255,11 +360,19 @@ fn bad_statements_folder_is_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
     let statements = tmp.path().join("st");
     fs::create_dir_all(&statements).unwrap();
-    fs::write(statements.join("statements.toml"), "format = 1\n[[statement]]\nid = \"ksn\"\nversoin = \"2\"\n").unwrap();
+    fs::write(
+        statements.join("statements.toml"),
+        "format = 1\n[[statement]]\nid = \"ksn\"\nversoin = \"2\"\n",
+    )
+    .unwrap();
     let dir = tmp.path().join("p");
     let out = install(&dir, &["--statements", statements.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    assert!(stderr(&out).contains("statements.toml:4:1"), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("statements.toml:4:1"),
+        "{}",
+        show(&out)
+    );
     assert!(!dir.exists());
 }
 
@@ -270,13 +383,23 @@ fn upgrade_keeps_user_settings_and_reasks_on_a_new_statement() {
     assert_ok(&install(&dir, &["--ksn", "agree"]));
     let config_path = dir.join("etc/product.toml");
     let text = fs::read_to_string(&config_path).unwrap();
-    let text = text.replace("scheduled_scan = \"weekly\"", "# I scan daily\nscheduled_scan = \"daily\"");
-    fs::write(&config_path, format!("{text}\n[my_tweaks]\nverbose = true\n")).unwrap();
+    let text = text.replace(
+        "scheduled_scan = \"weekly\"",
+        "# I scan daily\nscheduled_scan = \"daily\"",
+    );
+    fs::write(
+        &config_path,
+        format!("{text}\n[my_tweaks]\nverbose = true\n"),
+    )
+    .unwrap();
 
     // Same statement: the agreement stands, the user's settings stay.
     assert_ok(&install(&dir, &[]));
     let text = fs::read_to_string(&config_path).unwrap();
-    assert!(text.contains("# I scan daily\nscheduled_scan = \"daily\""), "{text}");
+    assert!(
+        text.contains("# I scan daily\nscheduled_scan = \"daily\""),
+        "{text}"
+    );
     let config = read_toml(&config_path);
     assert_eq!(config["ksn"]["decision"].as_str(), Some("agreed"));
     assert_eq!(config["my_tweaks"]["verbose"].as_bool(), Some(true));
@@ -285,10 +408,17 @@ fn upgrade_keeps_user_settings_and_reasks_on_a_new_statement() {
     // An editorial new version carries the agreement over.
     let editorial = tmp.path().join("st-editorial");
     statements_with_new_ksn(&editorial, "1.2", true);
-    assert_ok(&install(&dir, &["--statements", editorial.to_str().unwrap()]));
+    assert_ok(&install(
+        &dir,
+        &["--statements", editorial.to_str().unwrap()],
+    ));
     let config = read_toml(&config_path);
     assert_eq!(config["ksn"]["decision"].as_str(), Some("agreed"));
-    assert_eq!(config["ksn"]["statement_version"].as_str(), Some("1.1"), "the record names the text agreed to");
+    assert_eq!(
+        config["ksn"]["statement_version"].as_str(),
+        Some("1.1"),
+        "the record names the text agreed to"
+    );
 
     // A material change: the agreement does not carry over; nobody has agreed to 2.0.
     let material = tmp.path().join("st-material");
@@ -304,11 +434,20 @@ fn upgrade_keeps_user_settings_and_reasks_on_a_new_statement() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["decision"], "undecided");
     assert_eq!(lines[1]["event"], "upgrade");
-    assert_eq!(lines[1]["reason"]["statement-changed"]["agreed_version"], "1.1");
+    assert_eq!(
+        lines[1]["reason"]["statement-changed"]["agreed_version"],
+        "1.1"
+    );
 
     // Answers decide over the reset.
-    assert_ok(&install(&dir, &["--statements", material.to_str().unwrap(), "--ksn", "agree"]));
-    assert_eq!(read_toml(&config_path)["ksn"]["statement_version"].as_str(), Some("2.0"));
+    assert_ok(&install(
+        &dir,
+        &["--statements", material.to_str().unwrap(), "--ksn", "agree"],
+    ));
+    assert_eq!(
+        read_toml(&config_path)["ksn"]["statement_version"].as_str(),
+        Some("2.0")
+    );
     assert_eq!(consent_lines(&dir).len(), 3);
 }
 
@@ -319,7 +458,10 @@ fn upgrade_keeps_a_decline_whatever_the_statement() {
     assert_ok(&install(&dir, &["--ksn", "decline"]));
     let material = tmp.path().join("st");
     statements_with_new_ksn(&material, "2.0", false);
-    assert_ok(&install(&dir, &["--statements", material.to_str().unwrap()]));
+    assert_ok(&install(
+        &dir,
+        &["--statements", material.to_str().unwrap()],
+    ));
     let ksn = read_toml(&dir.join("etc/product.toml"))["ksn"].clone();
     assert_eq!(ksn["decision"].as_str(), Some("declined"));
     assert_eq!(ksn["statement_version"].as_str(), Some("1.1"));
@@ -339,7 +481,13 @@ fn upgrade_replaces_changed_files_and_removes_obsolete_ones_but_keeps_user_files
     let mut expected = snapshot(&v2);
     expected.insert("only-v1".into(), Node::Dir { mode: 0o755 });
     expected.insert("etc".into(), Node::Dir { mode: 0o755 });
-    expected.insert("only-v1/my-notes.txt".into(), Node::File { mode: 0o644, bytes: b"user file".to_vec() });
+    expected.insert(
+        "only-v1/my-notes.txt".into(),
+        Node::File {
+            mode: 0o644,
+            bytes: b"user file".to_vec(),
+        },
+    );
     assert_same_tree(&expected, &payload_part(&tree), "upgraded tree");
     assert_no_leftovers(&dir);
 }
@@ -364,7 +512,9 @@ fn log_file_records_steps_in_order_and_errors_with_causes() {
     let log = tmp.path().join("setup.log");
     assert_ok(&install(&dir, &["--log", log.to_str().unwrap()]));
     let text = fs::read_to_string(&log).unwrap();
-    let config = text.find("wrote etc/product.toml").expect("config step logged");
+    let config = text
+        .find("wrote etc/product.toml")
+        .expect("config step logged");
     let first = text.find("installed bin/").expect("payload step logged");
     assert!(config < first, "{text}");
     assert!(text.contains("committed"));
@@ -382,18 +532,32 @@ fn recover_on_a_clean_folder_says_nothing_to_recover() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
     assert_ok(&install(&dir, &[]));
-    let out = ksn_setup().args(["recover", "--dir"]).arg(&dir).output().unwrap();
+    let out = ksn_setup()
+        .args(["recover", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to recover"));
 }
 
 #[test]
 fn help_is_there_for_every_command() {
-    for args in [vec!["--help"], vec!["install", "--help"], vec!["recover", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["install", "--help"],
+        vec!["recover", "--help"],
+    ] {
         let out = ksn_setup().args(&args).output().unwrap();
         assert_ok(&out);
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
     }
-    let out = ksn_setup().args(["install", "--ksn", "maybe"]).output().unwrap();
+    let out = ksn_setup()
+        .args(["install", "--ksn", "maybe"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

@@ -22,7 +22,10 @@ pub fn payload_dir() -> PathBuf {
 /// A `ksn-setup` command with a clean, English environment.
 pub fn ksn_setup() -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.env_remove("KSN_SETUP_FAULT").env("LANG", "C.UTF-8").env_remove("LC_ALL").env_remove("LC_MESSAGES");
+    cmd.env_remove("KSN_SETUP_FAULT")
+        .env("LANG", "C.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES");
     cmd
 }
 
@@ -33,9 +36,15 @@ pub fn install(dir: &Path, args: &[&str]) -> Output {
 
 pub fn install_with(dir: &Path, args: &[&str], fault: Option<&str>) -> Output {
     let mut cmd = ksn_setup();
-    cmd.args(["install", "--unattended", "--accept-eula", "--accept-privacy-policy", "--dir"])
-        .arg(dir)
-        .args(args);
+    cmd.args([
+        "install",
+        "--unattended",
+        "--accept-eula",
+        "--accept-privacy-policy",
+        "--dir",
+    ])
+    .arg(dir)
+    .args(args);
     if let Some(fault) = fault {
         cmd.env("KSN_SETUP_FAULT", fault);
     }
@@ -79,22 +88,41 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, Node> {
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Node>) {
     for entry in fs::read_dir(dir).expect("read dir") {
         let path = entry.expect("entry").path();
-        let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let meta = fs::symlink_metadata(&path).unwrap();
         let mode = meta.permissions().mode() & 0o7777;
         if meta.file_type().is_symlink() {
-            out.insert(rel, Node::Symlink { target: fs::read_link(&path).unwrap() });
+            out.insert(
+                rel,
+                Node::Symlink {
+                    target: fs::read_link(&path).unwrap(),
+                },
+            );
         } else if meta.is_dir() {
             out.insert(rel, Node::Dir { mode });
             walk(root, &path, out);
         } else {
-            out.insert(rel, Node::File { mode, bytes: fs::read(&path).unwrap() });
+            out.insert(
+                rel,
+                Node::File {
+                    mode,
+                    bytes: fs::read(&path).unwrap(),
+                },
+            );
         }
     }
 }
 
 /// Asserts two snapshots are equal, naming the first difference.
-pub fn assert_same_tree(expected: &BTreeMap<String, Node>, actual: &BTreeMap<String, Node>, context: &str) {
+pub fn assert_same_tree(
+    expected: &BTreeMap<String, Node>,
+    actual: &BTreeMap<String, Node>,
+    context: &str,
+) {
     for (path, node) in expected {
         match actual.get(path) {
             None => panic!("{context}: \"{path}\" is missing"),
@@ -103,7 +131,10 @@ pub fn assert_same_tree(expected: &BTreeMap<String, Node>, actual: &BTreeMap<Str
         }
     }
     for path in actual.keys() {
-        assert!(expected.contains_key(path), "{context}: unexpected \"{path}\"");
+        assert!(
+            expected.contains_key(path),
+            "{context}: unexpected \"{path}\""
+        );
     }
 }
 
@@ -111,7 +142,9 @@ pub fn assert_same_tree(expected: &BTreeMap<String, Node>, actual: &BTreeMap<Str
 pub fn payload_part(tree: &BTreeMap<String, Node>) -> BTreeMap<String, Node> {
     tree.iter()
         .filter(|(p, _)| {
-            !p.starts_with(".ksn-setup") && p.as_str() != "etc/product.toml" && p.as_str() != "etc/consent-log.jsonl"
+            !p.starts_with(".ksn-setup")
+                && p.as_str() != "etc/product.toml"
+                && p.as_str() != "etc/consent-log.jsonl"
         })
         .map(|(p, n)| (p.clone(), n.clone()))
         .collect()
@@ -123,7 +156,9 @@ pub fn make_payload(dir: &Path, files: usize, version: u32) {
         let sub = dir.join(format!("part{}/sub{}", i % 3, i % 2));
         fs::create_dir_all(&sub).unwrap();
         let path = sub.join(format!("file-{i}.dat"));
-        let bytes: Vec<u8> = (0..(1000 + i * 37)).map(|b| ((b * 31 + i + version as usize) % 251) as u8).collect();
+        let bytes: Vec<u8> = (0..(1000 + i * 37))
+            .map(|b| ((b * 31 + i + version as usize) % 251) as u8)
+            .collect();
         fs::write(&path, bytes).unwrap();
         if i % 5 == 0 {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
@@ -131,10 +166,22 @@ pub fn make_payload(dir: &Path, files: usize, version: u32) {
     }
     // Something only this version has, so upgrades remove and rollbacks restore it.
     fs::create_dir_all(dir.join(format!("only-v{version}"))).unwrap();
-    fs::write(dir.join(format!("only-v{version}/notes.txt")), format!("version {version}\n")).unwrap();
-    std::os::unix::fs::symlink("../part0/sub0/file-0.dat", dir.join(format!("only-v{version}/link"))).unwrap();
+    fs::write(
+        dir.join(format!("only-v{version}/notes.txt")),
+        format!("version {version}\n"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../part0/sub0/file-0.dat",
+        dir.join(format!("only-v{version}/link")),
+    )
+    .unwrap();
     fs::create_dir_all(dir.join("bin")).unwrap();
-    fs::write(dir.join("bin/tool"), format!("#!/bin/sh\necho v{version}\n")).unwrap();
+    fs::write(
+        dir.join("bin/tool"),
+        format!("#!/bin/sh\necho v{version}\n"),
+    )
+    .unwrap();
     fs::set_permissions(dir.join("bin/tool"), fs::Permissions::from_mode(0o755)).unwrap();
 }
 
@@ -149,7 +196,9 @@ pub fn statements_with_new_ksn(dir: &Path, version: &str, carries_over: bool) {
     for lang in ["en", "ru"] {
         let path = dir.join(format!("ksn.{lang}.txt"));
         let mut text = fs::read_to_string(&path).unwrap();
-        text.push_str(&format!("\nVersion {version}: we now also send crash reports.\n"));
+        text.push_str(&format!(
+            "\nVersion {version}: we now also send crash reports.\n"
+        ));
         fs::write(&path, text).unwrap();
     }
     let index = fs::read_to_string(dir.join("statements.toml")).unwrap();
@@ -161,18 +210,24 @@ pub fn statements_with_new_ksn(dir: &Path, version: &str, carries_over: bool) {
                 "supersedes = [ {{ version = \"1.0\", consent_carries_over = true }}, {{ version = \"1.1\", consent_carries_over = {carries_over} }} ]"
             ),
         );
-    assert!(index.contains(&format!("version = \"{version}\"")), "statements.toml changed shape");
+    assert!(
+        index.contains(&format!("version = \"{version}\"")),
+        "statements.toml changed shape"
+    );
     fs::write(dir.join("statements.toml"), index).unwrap();
 }
 
 pub fn read_toml(path: &Path) -> toml::Table {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    text.parse().unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+    text.parse()
+        .unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
 
 pub fn consent_lines(dir: &Path) -> Vec<serde_json::Value> {
     let text = fs::read_to_string(dir.join("etc/consent-log.jsonl")).unwrap_or_default();
-    text.lines().map(|l| serde_json::from_str(l).expect("each consent line is JSON")).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("each consent line is JSON"))
+        .collect()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -182,7 +237,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// No transaction leftovers anywhere under `dir`.
 pub fn assert_no_leftovers(dir: &Path) {
-    assert!(!dir.join(".ksn-setup/txn").exists(), "transaction folder left in {}", dir.display());
+    assert!(
+        !dir.join(".ksn-setup/txn").exists(),
+        "transaction folder left in {}",
+        dir.display()
+    );
     for path in snapshot(dir).keys() {
         assert!(!path.ends_with(".ksn-tmp"), "temp file left: {path}");
     }
