@@ -561,3 +561,18 @@ fn help_is_there_for_every_command() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn symlinked_folder_in_the_target_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir_all(&dir).unwrap();
+    fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("bin")).unwrap();
+    let out = install(&dir, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(stderr(&out).contains("\"bin\" is a symlink"), "{}", show(&out));
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing written through the link");
+    assert!(!dir.join("etc").exists());
+}
