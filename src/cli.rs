@@ -23,10 +23,8 @@ use crate::{executor, plan, recovery, target};
 /// Installs KSN Demo Security and records your Kaspersky Security Network choice.
 ///
 /// Without a subcommand, ksn-setup installs (like `install`).
-/// Exit codes: 0 installed, 1 failed and rolled back, 2 bad input, 3 cancelled,
-/// 4 failed and the rollback left something behind (listed in the message).
 #[derive(Debug, Parser)]
-#[command(name = "ksn-setup", version, args_conflicts_with_subcommands = true)]
+#[command(name = "ksn-setup", version, args_conflicts_with_subcommands = true, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -108,6 +106,14 @@ struct RecoverArgs {
     #[arg(long, value_name = "DIR")]
     dir: PathBuf,
 }
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  installed (or recovered, or nothing to do)
+  1  failed; everything was rolled back and the folder is as it was
+  2  bad input (arguments, answers file, bundle); nothing was written
+  3  cancelled; everything was rolled back
+  4  failed, and the rollback left something behind (listed in the message)";
 
 /// Runs the program and returns its exit code.
 pub fn main() -> ExitCode {

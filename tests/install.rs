@@ -63,20 +63,7 @@ fn installed_launcher_reports_the_recorded_choice() {
     assert!(text.contains("Kaspersky Security Network: on"), "{text}");
     assert!(text.contains("administrator"), "{text}");
 
-    let out = ksn_setup()
-        .args([
-            "install",
-            "--unattended",
-            "--accept-eula",
-            "--accept-privacy-policy",
-            "--ksn",
-            "decline",
-            "--dir",
-        ])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert_ok(&out);
+    assert_ok(&install(&dir, &["--ksn", "decline"]));
     let out = Command::new(dir.join("bin/kav")).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("Kaspersky Security Network: off"));
 }
@@ -572,7 +559,15 @@ fn symlinked_folder_in_the_target_is_refused() {
     std::os::unix::fs::symlink(&elsewhere, dir.join("bin")).unwrap();
     let out = install(&dir, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    assert!(stderr(&out).contains("\"bin\" is a symlink"), "{}", show(&out));
-    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing written through the link");
+    assert!(
+        stderr(&out).contains("\"bin\" is a symlink"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing written through the link"
+    );
     assert!(!dir.join("etc").exists());
 }

@@ -121,19 +121,10 @@ fn missing_parent_folders_created_by_a_failed_install_are_removed() {
 /// waits for the returned child.
 #[allow(clippy::zombie_processes)]
 fn start_paused(dir: &Path, args: &[&str], point: &str) -> Child {
-    let mut cmd = ksn_setup();
-    cmd.args([
-        "install",
-        "--unattended",
-        "--accept-eula",
-        "--accept-privacy-policy",
-        "--dir",
-    ])
-    .arg(dir)
-    .args(args)
-    .env("KSN_SETUP_FAULT", format!("pause@{point}"))
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let mut cmd = install_command(dir, args);
+    cmd.env("KSN_SETUP_FAULT", format!("pause@{point}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let child = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -35,6 +35,15 @@ pub fn install(dir: &Path, args: &[&str]) -> Output {
 }
 
 pub fn install_with(dir: &Path, args: &[&str], fault: Option<&str>) -> Output {
+    let mut cmd = install_command(dir, args);
+    if let Some(fault) = fault {
+        cmd.env("KSN_SETUP_FAULT", fault);
+    }
+    cmd.output().expect("run ksn-setup")
+}
+
+/// The unattended install command, not yet run.
+pub fn install_command(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = ksn_setup();
     cmd.args([
         "install",
@@ -45,10 +54,7 @@ pub fn install_with(dir: &Path, args: &[&str], fault: Option<&str>) -> Output {
     ])
     .arg(dir)
     .args(args);
-    if let Some(fault) = fault {
-        cmd.env("KSN_SETUP_FAULT", fault);
-    }
-    cmd.output().expect("run ksn-setup")
+    cmd
 }
 
 pub fn show(out: &Output) -> String {
