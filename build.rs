@@ -1,4 +1,4 @@
-//! Embeds the default bundle: the demo product in `payload/`, the texts in `statements/` and
+//! Compiles the Slint UI in `ui/` and embeds the default bundle: the demo product in `payload/`, the texts in `statements/` and
 //! the product facts from `[package.metadata.ksn-setup]`.
 //!
 //! It writes `$OUT_DIR/embedded.rs`, a table of `include_bytes!` entries in a stable order, so
@@ -101,6 +101,14 @@ fn main() {
     code.push_str("];\n");
 
     fs::write(out.join("embedded.rs"), code).expect("write embedded.rs");
+
+    // The wizard's and the settings' windows, with the Russian translation bundled in.
+    let config = slint_build::CompilerConfiguration::new()
+        .with_style("fluent".into())
+        .with_bundled_translations(root.join("ui/translations"))
+        .with_default_translation_context(slint_build::DefaultTranslationContext::None);
+    slint_build::compile_with_config(root.join("ui/main.slint"), config)
+        .expect("the Slint UI compiles");
 }
 
 /// Collects every entry under `dir` as (path relative to `base` with `/`, absolute path),

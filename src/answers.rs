@@ -135,9 +135,11 @@ pub struct Answers {
     pub dir: Option<PathBuf>,
     pub accept_eula: bool,
     pub accept_privacy_policy: bool,
-    /// Who gave the license acceptances and the KSN answer.
+    /// Who accepted the licenses.
     pub decided_by: DecidedBy,
     pub ksn: Option<bool>,
+    /// Who gave the KSN answer: an administrator's preset, or the user in the wizard.
+    pub ksn_decided_by: DecidedBy,
     pub ksn_locked: bool,
     pub language: Option<Language>,
     pub mode: UiMode,
@@ -159,6 +161,7 @@ impl Answers {
                 || file.license.accept_privacy_policy.unwrap_or(false),
             decided_by: DecidedBy::Administrator,
             ksn: flags.ksn.or(file.ksn.participate),
+            ksn_decided_by: DecidedBy::Administrator,
             ksn_locked: file.ksn.locked.as_ref().is_some_and(|l| *l.get_ref()),
             language: flags.language.or(file.ui.language),
             mode: file.ui.mode.unwrap_or_default(),
@@ -169,7 +172,7 @@ impl Answers {
     pub fn ksn_answer(&self) -> Option<KsnAnswer> {
         self.ksn.map(|participate| KsnAnswer {
             participate,
-            by: self.decided_by,
+            by: self.ksn_decided_by,
             locked: self.ksn_locked,
         })
     }

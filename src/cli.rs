@@ -18,7 +18,8 @@ use crate::console::Console;
 use crate::error::{self, BadInput, ExitStatus};
 use crate::progress::Reporter;
 use crate::statements::Language;
-use crate::{executor, plan, recovery, target};
+use crate::wizard::Wizard;
+use crate::{executor, gui, plan, recovery, target};
 
 /// Installs KSN Demo Security and records your Kaspersky Security Network choice.
 ///
@@ -98,6 +99,9 @@ struct InstallArgs {
     /// Use the statements in DIR (laid out like statements/) instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     statements: Option<PathBuf>,
+    /// Write the answers chosen in the wizard to FILE, as an answers file --unattended accepts.
+    #[arg(long, value_name = "FILE")]
+    save_answers: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -175,6 +179,7 @@ fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         dry_run,
         payload,
         statements,
+        save_answers,
     } = args;
     let file = answers.as_deref().map(AnswersFile::load).transpose()?;
     let overrides = Overrides {
@@ -185,15 +190,11 @@ fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         language: lang.map(Language::from),
     };
     let answers = Answers::merge(file.as_ref(), &overrides);
-    if !unattended && !dry_run {
-        return Err(BadInput(anyhow::anyhow!(
-            "the setup wizard is not part of this build yet; run with --unattended \
-             (with --accept-eula --accept-privacy-policy, or an answers file)"
-        ))
-        .into());
-    }
     let bundle = Bundle::open(payload.as_deref(), statements.as_deref()).map_err(BadInput)?;
     let dir = answers.dir.clone().unwrap_or_else(answers::default_dir);
+    if !unattended && !dry_run {
+        return run_wizard(bundle, &answers, dir, log, save_answers);
+    }
 
     let console = Console::start(log.as_deref(), std::io::stderr().is_terminal())?;
     let reporter = console.reporter();
@@ -238,6 +239,44 @@ fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         plan.target.join(crate::config::PATH).display()
     );
     Ok(ExitStatus::Success)
+}
+
+/// The interactive install: the Slint window where there is a display, the console wizard
+/// on a terminal otherwise.
+fn run_wizard(
+    bundle: Bundle,
+    answers: &Answers,
+    dir: PathBuf,
+    log: Option<PathBuf>,
+    save_answers: Option<PathBuf>,
+) -> anyhow::Result<ExitStatus> {
+    let wizard = Wizard::new(answers, dir);
+    let log = log.unwrap_or_else(|| std::env::temp_dir().join("ksn-setup.log"));
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
+    let mut why_not_window =
+        String::from("there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)");
+    if has_display {
+        let options = gui::GuiOptions {
+            log: log.clone(),
+            save_answers: save_answers.clone(),
+        };
+        match gui::run(bundle.clone(), wizard.clone(), options) {
+            Ok(code) => return Ok(ExitStatus::from_code(code)),
+            Err(e) => why_not_window = format!("the window could not be opened ({e})"),
+        }
+    }
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        eprintln!("ksn-setup: {why_not_window}; using the console wizard");
+        let code = crate::console_wizard::run(&bundle, wizard, &log, save_answers.as_deref())?;
+        return Ok(ExitStatus::from_code(code));
+    }
+    Err(BadInput(anyhow::anyhow!(
+        "{why_not_window} and this is not a terminal, so the wizard cannot run; \
+         install with --unattended (with --accept-eula --accept-privacy-policy, or an answers file)"
+    ))
+    .into())
 }
 
 fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitStatus> {

@@ -70,7 +70,8 @@ fn stamp() -> String {
         .unwrap_or_default()
 }
 
-fn write_log(file: &mut File, event: &Event) {
+/// Appends one event to a log file, a line per line of text, each with a timestamp.
+pub fn write_log(file: &mut File, event: &Event) {
     let text = match event {
         Event::Phase(p) => format!("phase: {}", p.describe()),
         Event::Step(s) => s.clone(),

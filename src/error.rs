@@ -23,6 +23,19 @@ pub enum ExitStatus {
     RollbackIncomplete = 4,
 }
 
+impl ExitStatus {
+    /// The status for a code a front end returned; unknown codes are failures.
+    pub fn from_code(code: u8) -> ExitStatus {
+        match code {
+            0 => ExitStatus::Success,
+            2 => ExitStatus::BadInput,
+            3 => ExitStatus::Cancelled,
+            4 => ExitStatus::RollbackIncomplete,
+            _ => ExitStatus::Failed,
+        }
+    }
+}
+
 /// An error in a TOML file the user or the bundle gave us, located at a line and column.
 #[derive(Debug, Error)]
 #[error("{}:{line}:{column}: {message}", path.display())]

@@ -13,11 +13,14 @@ pub mod cli;
 pub mod config;
 pub mod consent;
 pub mod console;
+pub mod console_wizard;
 pub mod durable;
 pub mod error;
 pub mod executor;
 pub mod faults;
+pub mod gui;
 pub mod journal;
+pub mod location;
 pub mod lock;
 pub mod paths;
 pub mod plan;
@@ -26,6 +29,7 @@ pub mod receipt;
 pub mod recovery;
 pub mod statements;
 pub mod target;
+pub mod wizard;
 
 /// The installer's own version, recorded in the config and the receipt.
 pub const INSTALLER_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -65,6 +65,25 @@ pub const EULA: &str = "eula";
 pub const PRIVACY_POLICY: &str = "privacy-policy";
 pub const KSN: &str = "ksn";
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reflow_joins_wrapped_lines_and_keeps_structure() {
+        let text = Text::new(
+            "t".into(),
+            "TITLE\nSubtitle\n\nThis paragraph is wrapped at a fixed width by the author so it\ncontinues here.\n\n1. Heading\n\n- item one that is long enough to be wrapped in the source file at\n  the end\n- item two\n"
+                .as_bytes()
+                .to_vec(),
+        );
+        assert_eq!(
+            text.reflowed(),
+            "TITLE\nSubtitle\n\nThis paragraph is wrapped at a fixed width by the author so it continues here.\n\n1. Heading\n\n- item one that is long enough to be wrapped in the source file at the end\n- item two"
+        );
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum StatementsError {
     #[error("statements index \"{}\" is missing", .0.display())]
@@ -116,6 +135,42 @@ impl Text {
     pub fn as_str(&self) -> &str {
         // Checked to be UTF-8 when the catalog was loaded.
         std::str::from_utf8(&self.bytes).unwrap_or_default()
+    }
+
+    /// The text for a window that wraps lines itself: the file's hard line breaks inside a
+    /// paragraph are joined, while blank lines, list items and headings keep their breaks.
+    /// Only whitespace changes; the words are exactly those of the hashed file.
+    pub fn reflowed(&self) -> String {
+        let mut out = String::new();
+        let mut previous_short = true;
+        for line in self.as_str().lines() {
+            let trimmed = line.trim_end();
+            let starts_item = trimmed.trim_start().starts_with(['-', '*', '•'])
+                || trimmed.chars().next().is_some_and(|c| c.is_ascii_digit());
+            if trimmed.is_empty() {
+                out.push_str("\n\n");
+                previous_short = true;
+                continue;
+            }
+            if !out.is_empty() && !out.ends_with('\n') {
+                if previous_short || starts_item {
+                    out.push('\n');
+                } else {
+                    out.push(' ');
+                }
+            }
+            out.push_str(if out.ends_with(' ') {
+                trimmed.trim_start()
+            } else {
+                trimmed
+            });
+            // A line well short of the wrap width ends its sentence block (titles, headings).
+            previous_short = trimmed.chars().count() < 60;
+        }
+        while out.contains("\n\n\n") {
+            out = out.replace("\n\n\n", "\n\n");
+        }
+        out.trim_end().to_string()
     }
 }
 
