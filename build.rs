@@ -102,8 +102,12 @@ fn main() {
 
     fs::write(out.join("embedded.rs"), code).expect("write embedded.rs");
 
-    // The wizard's and the settings' windows, with the Russian translation bundled in.
+    // The wizard's and the settings' windows, with the Russian translation bundled in. Debug
+    // builds (the tests) carry element debug info so UI tests can find controls; release
+    // builds leave it out to stay small.
+    let debug_build = std::env::var("PROFILE").as_deref() == Ok("debug");
     let config = slint_build::CompilerConfiguration::new()
+        .with_debug_info(debug_build)
         .with_style("fluent".into())
         .with_bundled_translations(root.join("ui/translations"))
         .with_default_translation_context(slint_build::DefaultTranslationContext::None);
