@@ -37,11 +37,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn shoot(language: Language, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path().join("ksn-demo");
-    let answers = Answers::merge(None, &Overrides { language: Some(language), ..Default::default() });
+    let answers = Answers::merge(
+        None,
+        &Overrides {
+            language: Some(language),
+            ..Default::default()
+        },
+    );
     let wizard = Wizard::new(&answers, dir.clone());
-    let options = GuiOptions { log: tmp.path().join("setup.log"), save_answers: None };
+    let options = GuiOptions {
+        log: tmp.path().join("setup.log"),
+        save_answers: None,
+    };
     let (window, controller) = gui::build(Bundle::open(None, None)?, wizard, options)?;
-    window.window().set_size(slint::LogicalSize::new(780.0, 540.0));
+    window
+        .window()
+        .set_size(slint::LogicalSize::new(780.0, 540.0));
     window.show()?;
     let ui = window.global::<WizardAdapter>();
     let save = |name: &str| -> Result<(), Box<dyn std::error::Error>> {

@@ -391,19 +391,16 @@ fn poll_worker(controller: &Rc<Controller>) {
                             bytes_total,
                             current,
                         } => {
-                            let elapsed = worker.started.elapsed().as_secs_f64();
-                            let rate = bytes_done as f64 / elapsed.max(0.001);
-                            progress = Progress {
-                                bytes_done,
-                                bytes_total,
+                            let rolling_back = progress.rolling_back;
+                            progress = Progress::measured(
                                 files_done,
                                 files_total,
-                                current: current.display().to_string(),
-                                seconds_left: (bytes_done > 0 && elapsed > 0.5).then(|| {
-                                    ((bytes_total - bytes_done) as f64 / rate).ceil() as u64
-                                }),
-                                rolling_back: progress.rolling_back,
-                            };
+                                bytes_done,
+                                bytes_total,
+                                current.display().to_string(),
+                                worker.started.elapsed(),
+                            );
+                            progress.rolling_back = rolling_back;
                         }
                         Event::Phase(Phase::RollingBack) => progress.rolling_back = true,
                         _ => {}

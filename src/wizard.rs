@@ -105,6 +105,23 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Progress from the engine's figures after `elapsed` of copying, with the time left at
+    /// the rate so far (once half a second has passed, so the first files do not mislead).
+    pub fn measured(
+        files_done: u64,
+        files_total: u64,
+        bytes_done: u64,
+        bytes_total: u64,
+        current: String,
+        elapsed: std::time::Duration,
+    ) -> Progress {
+        let seconds = elapsed.as_secs_f64();
+        let rate = bytes_done as f64 / seconds.max(0.001);
+        let seconds_left = (bytes_done > 0 && seconds > 0.5)
+            .then(|| (bytes_total.saturating_sub(bytes_done) as f64 / rate).ceil() as u64);
+        Progress { bytes_done, bytes_total, files_done, files_total, current, seconds_left, rolling_back: false }
+    }
+
     pub fn fraction(&self) -> f32 {
         if self.bytes_total == 0 {
             0.0

@@ -31,6 +31,14 @@ fn setup(answers_text: Option<&str>) -> Setup {
 }
 
 fn setup_with(answers_text: Option<&str>, payload: Option<&Path>) -> Setup {
+    setup_full(answers_text, payload, None)
+}
+
+fn setup_full(
+    answers_text: Option<&str>,
+    payload: Option<&Path>,
+    save_answers: Option<PathBuf>,
+) -> Setup {
     thread_local! {
         static BACKEND: () = i_slint_backend_testing::init_no_event_loop();
     }
@@ -48,7 +56,7 @@ fn setup_with(answers_text: Option<&str>, payload: Option<&Path>) -> Setup {
     let wizard = Wizard::new(&answers, dir.clone());
     let options = GuiOptions {
         log: tmp.path().join("setup.log"),
-        save_answers: None,
+        save_answers,
     };
     let (window, controller) =
         gui::build(Bundle::open(payload, None).unwrap(), wizard, options).unwrap();
@@ -436,4 +444,26 @@ fn cancel_during_the_install_asks_then_rolls_back_and_shows_it() {
     );
     s.enter();
     assert_eq!(s.controller.exit_status(), Some(3));
+}
+
+#[test]
+fn saved_answers_replay_the_same_choices_unattended() {
+    let saved_dir = tempfile::tempdir().unwrap();
+    let saved = saved_dir.path().join("answers.toml");
+    let s = setup_full(None, None, Some(saved.clone()));
+    s.enter();
+    s.accept_licenses();
+    s.enter();
+    s.space();
+    s.enter();
+    s.enter();
+    s.enter();
+    s.wait_for_finish();
+    let text = std::fs::read_to_string(&saved).expect("answers saved when Install was pressed");
+    let file =
+        AnswersFile::parse(&saved, &text).expect("the saved answers are a valid answers file");
+    let answers = Answers::merge(Some(&file), &Overrides::default());
+    assert_eq!(answers.ksn, Some(true));
+    assert!(answers.accept_eula && answers.accept_privacy_policy);
+    assert_eq!(answers.dir.as_deref(), Some(s.dir.as_path()));
 }
