@@ -52,7 +52,7 @@ fn shoot(language: Language, out: &Path) -> Result<(), Box<dyn std::error::Error
     let (window, controller) = gui::build(Bundle::open(None, None)?, wizard, options)?;
     window
         .window()
-        .set_size(slint::LogicalSize::new(780.0, 540.0));
+        .set_size(slint::LogicalSize::new(780.0, 580.0));
     window.show()?;
     let ui = window.global::<WizardAdapter>();
     let save = |name: &str| -> Result<(), Box<dyn std::error::Error>> {

@@ -559,13 +559,7 @@ fn sync(window: &SetupWindow, controller: &Controller) {
         Some(Outcome::Installed { ksn, .. }) => {
             ui.set_ending(Ending::Installed);
             ui.set_recorded_ksn(ksn_choice(ksn.decision));
-            ui.set_recorded_statement(
-                format!(
-                    "{} {}, {}",
-                    ksn.statement_id, ksn.statement_version, ksn.statement_language
-                )
-                .into(),
-            );
+            ui.set_recorded_statement(ksn.statement_version.as_str().into());
         }
         Some(Outcome::Failed { message, .. }) => {
             ui.set_ending(Ending::Failed);
