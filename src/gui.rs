@@ -47,7 +47,8 @@ pub struct GuiOptions {
 }
 
 /// How the install on the worker thread ended.
-type WorkerResult = Result<executor::Installed, String>;
+/// The error side carries the message and whether the rollback was complete.
+type WorkerResult = Result<executor::Installed, (String, bool)>;
 
 struct Worker {
     events: Receiver<Event>,
@@ -236,7 +237,8 @@ fn perform(controller: &Rc<Controller>, action: Action) {
         Action::CheckLocation(dir) => {
             let answers = controller.wizard.borrow().answers();
             let check = location::check(&dir, &controller.bundle, &answers);
-            *controller.reconsent.borrow_mut() = needs_reconsent(&controller.bundle, &dir);
+            *controller.reconsent.borrow_mut() =
+                location::needs_reconsent(&controller.bundle, &dir);
             controller.wizard.borrow_mut().set_location_check(check);
         }
         Action::MakePlan => {
@@ -260,28 +262,6 @@ fn perform(controller: &Rc<Controller>, action: Action) {
             }
             let _ = slint::quit_event_loop();
         }
-    }
-}
-
-/// Whether the folder holds an agreement to a statement version that needs new consent.
-fn needs_reconsent(bundle: &Bundle, dir: &str) -> bool {
-    let Ok(target) = target::inspect(std::path::Path::new(dir), bundle) else {
-        return false;
-    };
-    let earlier = target
-        .previous
-        .as_ref()
-        .and_then(|p| p.config.as_ref())
-        .and_then(|c| c.ksn.as_ref());
-    match earlier {
-        Some(ksn) => {
-            ksn.decision == Decision::Agreed
-                && !bundle
-                    .statements
-                    .ksn()
-                    .consent_still_valid(&ksn.statement_version)
-        }
-        None => false,
     }
 }
 
@@ -329,18 +309,17 @@ fn start_install(controller: &Rc<Controller>) {
                     .dir
                     .clone()
                     .unwrap_or_else(crate::answers::default_dir);
-                let target = target::inspect(&dir, &bundle).map_err(|e| format!("{e:#}"))?;
-                let plan =
-                    plan::plan(&bundle, &answers, &target, &now()).map_err(|e| e.to_string())?;
+                let target =
+                    target::inspect(&dir, &bundle).map_err(|e| (format!("{e:#}"), true))?;
+                let plan = plan::plan(&bundle, &answers, &target, &now())
+                    .map_err(|e| (e.to_string(), true))?;
                 reporter.step(format!("plan:\n{plan}"));
                 executor::install(&bundle, &plan, &reporter, &cancel).map_err(|e| {
-                    let cancelled =
-                        crate::error::exit_status(&e) == crate::error::ExitStatus::Cancelled;
-                    if cancelled {
-                        String::from("cancelled")
-                    } else {
-                        format!("{e:#}")
-                    }
+                    let status = crate::error::exit_status(&e);
+                    (
+                        format!("{e:#}"),
+                        status != crate::error::ExitStatus::RollbackIncomplete,
+                    )
                 })
             })();
             let cancelled = cancel.load(Ordering::Relaxed);
@@ -423,9 +402,9 @@ fn poll_worker(controller: &Rc<Controller>) {
                 dir: installed.plan.target,
             },
             Err(_) if cancelled => Outcome::Cancelled,
-            Err(message) => Outcome::Failed {
+            Err((message, rolled_back)) => Outcome::Failed {
                 message,
-                rolled_back: true,
+                rolled_back,
             },
         };
         if let (Some(file), Outcome::Failed { message, .. }) =

@@ -67,3 +67,23 @@ fn is_empty_dir(path: &Path) -> bool {
         .map(|mut d| d.next().is_none())
         .unwrap_or(false)
 }
+
+/// Whether `dir` holds an agreement to a KSN Statement version that needs new consent, so the
+/// KSN page says the Statement changed and asks again.
+pub fn needs_reconsent(bundle: &Bundle, dir: &str) -> bool {
+    let Ok(target) = target::inspect(Path::new(dir), bundle) else {
+        return false;
+    };
+    let earlier = target
+        .previous
+        .as_ref()
+        .and_then(|p| p.config.as_ref())
+        .and_then(|c| c.ksn.as_ref());
+    earlier.is_some_and(|ksn| {
+        ksn.decision == crate::consent::Decision::Agreed
+            && !bundle
+                .statements
+                .ksn()
+                .consent_still_valid(&ksn.statement_version)
+    })
+}

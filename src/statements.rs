@@ -65,9 +65,30 @@ pub const EULA: &str = "eula";
 pub const PRIVACY_POLICY: &str = "privacy-policy";
 pub const KSN: &str = "ksn";
 
+/// Whether a line starts a numbered heading or item: `1. `, `2.3. `, `4) `; a wrapped line
+/// that merely starts with a number (`1.0, so…`) does not.
+fn is_numbered(line: &str) -> bool {
+    let number: String = line
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let rest = &line[number.len()..];
+    !number.is_empty()
+        && number.starts_with(|c: char| c.is_ascii_digit())
+        && ((number.ends_with('.') && rest.starts_with(' ')) || rest.starts_with(") "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_inside_sentences_are_not_list_items() {
+        assert!(is_numbered("1. What KSN is"));
+        assert!(is_numbered("2.3. Detail"));
+        assert!(!is_numbered("1.0, so an agreement stands"));
+        assert!(!is_numbered("2026 was the year"));
+    }
 
     #[test]
     fn reflow_joins_wrapped_lines_and_keeps_structure() {
@@ -145,8 +166,8 @@ impl Text {
         let mut previous_short = true;
         for line in self.as_str().lines() {
             let trimmed = line.trim_end();
-            let starts_item = trimmed.trim_start().starts_with(['-', '*', '•'])
-                || trimmed.chars().next().is_some_and(|c| c.is_ascii_digit());
+            let starts_item =
+                trimmed.trim_start().starts_with(['-', '*', '•']) || is_numbered(trimmed);
             if trimmed.is_empty() {
                 out.push_str("\n\n");
                 previous_short = true;

@@ -119,7 +119,15 @@ impl Progress {
         let rate = bytes_done as f64 / seconds.max(0.001);
         let seconds_left = (bytes_done > 0 && seconds > 0.5)
             .then(|| (bytes_total.saturating_sub(bytes_done) as f64 / rate).ceil() as u64);
-        Progress { bytes_done, bytes_total, files_done, files_total, current, seconds_left, rolling_back: false }
+        Progress {
+            bytes_done,
+            bytes_total,
+            files_done,
+            files_total,
+            current,
+            seconds_left,
+            rolling_back: false,
+        }
     }
 
     pub fn fraction(&self) -> f32 {
@@ -296,6 +304,10 @@ impl Wizard {
             Page::Finish => Action::Exit(match self.outcome {
                 Some(Outcome::Installed { .. }) => 0,
                 Some(Outcome::Cancelled) => 3,
+                // The rollback left something behind: the message lists it.
+                Some(Outcome::Failed {
+                    rolled_back: false, ..
+                }) => 4,
                 _ => 1,
             }),
             page => self.enter(page.after()),

@@ -1,0 +1,359 @@
+//! The console wizard end to end: the built binary on a pseudo-terminal with no display,
+//! answered like a person would, and refused where there is neither a display nor a terminal.
+
+mod support;
+
+use std::ffi::CStr;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{BIN, make_payload, read_toml, show, snapshot};
+
+/// How long one session may take before the test gives up and shows what it saw.
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The pager's prompt, answered with Enter wherever it shows up.
+const MORE: &str = "-- more (Enter) --";
+
+/// `ksn-setup` running with a pseudo-terminal as its stdin, stdout and stderr and as its
+/// controlling terminal (so Ctrl-C typed into it is a SIGINT), and no display.
+struct Session {
+    master: File,
+    child: Child,
+    /// Everything the terminal showed, with the echo of what was typed.
+    seen: Vec<u8>,
+    /// Where the next `expect` starts looking.
+    cursor: usize,
+    deadline: Instant,
+}
+
+impl Session {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Session {
+        let (master, slave) = open_pty(40, 100);
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("KSN_SETUP_FAULT")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", "C.UTF-8")
+            .env("TERM", "xterm")
+            .envs(env.iter().copied())
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave));
+        // SAFETY: between fork and exec the closure only makes async-signal-safe calls.
+        unsafe {
+            cmd.pre_exec(|| {
+                // A session of its own with the terminal as its controlling terminal, as a
+                // login shell would give it.
+                if libc::setsid() == -1 || libc::ioctl(0, libc::TIOCSCTTY, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("start ksn-setup");
+        // Dropping the command closes this process's copies of the terminal's slave side,
+        // so the master reports the end once the child has gone.
+        drop(cmd);
+        Session {
+            master: File::from(master),
+            child,
+            seen: Vec::new(),
+            cursor: 0,
+            deadline: Instant::now() + TIMEOUT,
+        }
+    }
+
+    fn transcript(&self) -> String {
+        String::from_utf8_lossy(&self.seen).into_owned()
+    }
+
+    /// Reads what the terminal shows within `wait`; false when nothing more can come.
+    fn pump(&mut self, wait: Duration) -> bool {
+        let mut poll = libc::pollfd {
+            fd: self.master.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the length of the call.
+        let ready = unsafe { libc::poll(&mut poll, 1, wait.as_millis() as libc::c_int) };
+        if ready <= 0 {
+            return true;
+        }
+        let mut buf = [0u8; 8192];
+        match self.master.read(&mut buf) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.seen.extend_from_slice(&buf[..n]);
+                true
+            }
+            // EIO: every slave side is closed, the child has gone.
+            Err(_) => false,
+        }
+    }
+
+    /// Waits for `pattern` after what was matched before, answering every pager prompt on
+    /// the way with Enter.
+    fn expect(&mut self, pattern: &str) {
+        loop {
+            let rest = &self.seen[self.cursor..];
+            let more = find(rest, MORE.as_bytes());
+            let wanted = find(rest, pattern.as_bytes());
+            match (wanted, more) {
+                (Some(w), Some(m)) if m < w => {
+                    self.cursor += m + MORE.len();
+                    self.send("\n");
+                }
+                (Some(w), _) => {
+                    self.cursor += w + pattern.len();
+                    return;
+                }
+                (None, Some(m)) => {
+                    self.cursor += m + MORE.len();
+                    self.send("\n");
+                }
+                (None, None) => {}
+            }
+            let alive = self.pump(Duration::from_millis(50));
+            if !alive || Instant::now() > self.deadline {
+                let status = self.child.try_wait();
+                panic!(
+                    "waiting for {pattern:?} (child {status:?}); the terminal showed:\n{}",
+                    self.transcript()
+                );
+            }
+        }
+    }
+
+    /// Types `text`.
+    fn send(&mut self, text: &str) {
+        self.master.write_all(text.as_bytes()).unwrap();
+        self.master.flush().unwrap();
+    }
+
+    /// Waits for the exit status, keeping the terminal drained so the child never blocks.
+    fn wait(&mut self) -> i32 {
+        loop {
+            self.pump(Duration::from_millis(20));
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while self.pump(Duration::from_millis(20)) && self.has_pending() {}
+                return status.code().unwrap_or_else(|| {
+                    panic!("ended by a signal: {status:?}\n{}", self.transcript())
+                });
+            }
+            if Instant::now() > self.deadline {
+                panic!(
+                    "ksn-setup did not exit; the terminal showed:\n{}",
+                    self.transcript()
+                );
+            }
+        }
+    }
+
+    fn has_pending(&self) -> bool {
+        let mut poll = libc::pollfd {
+            fd: self.master.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the length of the call.
+        unsafe { libc::poll(&mut poll, 1, 0) > 0 && poll.revents & libc::POLLIN != 0 }
+    }
+
+    /// Waits until the child has stopped itself (a `pause@` fault point).
+    fn wait_stopped(&mut self) {
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+                .unwrap_or_default();
+            if stat.rsplit(") ").next().and_then(|s| s.chars().next()) == Some('T') {
+                return;
+            }
+            self.pump(Duration::from_millis(10));
+            if Instant::now() > self.deadline {
+                panic!(
+                    "ksn-setup never paused; the terminal showed:\n{}",
+                    self.transcript()
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A new pseudo-terminal of `rows` × `cols`: (master, slave). Both are close-on-exec from
+/// the start, so a process another test starts meanwhile does not inherit them.
+fn open_pty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+    // SAFETY: plain calls on a descriptor this function owns; ptsname_r writes at most
+    // `name.len()` bytes.
+    unsafe {
+        let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        assert!(fd >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+        let master = OwnedFd::from_raw_fd(fd);
+        assert_eq!(libc::grantpt(fd), 0, "grantpt");
+        assert_eq!(libc::unlockpt(fd), 0, "unlockpt");
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(fd, name.as_mut_ptr(), name.len()), 0);
+        let path = CStr::from_ptr(name.as_ptr()).to_str().unwrap().to_string();
+        let slave = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
+        let size = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        assert_eq!(libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &size), 0);
+        (master, OwnedFd::from(slave))
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Runs the wizard into `<tmp>/p`, answering the KSN question with `ksn`; returns the folder's
+/// `[ksn]` table.
+fn install_answering(ksn: &str) -> toml::Table {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let dir_arg = dir.to_str().unwrap();
+    let mut s = Session::start(&["install", "--dir", dir_arg], &[]);
+    s.expect("using the console wizard");
+    s.expect("Enter keeps English):");
+    s.send("\n");
+    s.expect("I accept the terms of the End User License Agreement [y/N]:");
+    s.send("y\n");
+    s.expect("I accept the Privacy Policy [y/N]:");
+    s.send("y\n");
+    s.expect("I agree to participate in Kaspersky Security Network [y/N]:");
+    s.send(ksn);
+    s.expect(&format!("Install folder [{dir_arg}]:"));
+    s.send("\n");
+    s.expect("Install now? [Y/n]:");
+    s.send("\n");
+    let code = s.wait();
+    assert_eq!(code, 0, "the terminal showed:\n{}", s.transcript());
+    let seen = s.transcript();
+    assert!(seen.contains("Setup is complete"), "{seen}");
+    assert!(
+        seen.contains(MORE),
+        "a 40-row terminal pages the texts:\n{seen}"
+    );
+    read_toml(&dir.join("etc/product.toml"))["ksn"]
+        .as_table()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn agreeing_on_the_terminal_records_the_users_agreement() {
+    let ksn = install_answering("y\n");
+    assert_eq!(ksn["decision"].as_str(), Some("agreed"));
+    assert_eq!(ksn["decided_by"].as_str(), Some("user"));
+    assert_eq!(ksn["participate"].as_bool(), Some(true));
+}
+
+#[test]
+fn enter_at_the_ksn_question_declines() {
+    let ksn = install_answering("\n");
+    assert_eq!(ksn["decision"].as_str(), Some("declined"));
+    assert_eq!(ksn["decided_by"].as_str(), Some("user"));
+    assert_eq!(ksn["participate"].as_bool(), Some(false));
+}
+
+#[test]
+fn ctrl_c_at_a_prompt_cancels_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let mut s = Session::start(&["install", "--dir", dir.to_str().unwrap()], &[]);
+    s.expect("Enter keeps English):");
+    s.send("\n");
+    s.expect("End User License Agreement [y/N]:");
+    s.send("\x03");
+    assert_eq!(s.wait(), 3, "{}", s.transcript());
+    assert!(s.transcript().contains("cancelled"), "{}", s.transcript());
+    assert!(!dir.exists());
+}
+
+#[test]
+fn ctrl_c_during_the_install_rolls_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let payload = tmp.path().join("payload");
+    make_payload(&payload, 20, 1);
+    let dir = tmp.path().join("p");
+    let mut s = Session::start(
+        &[
+            "install",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--payload",
+            payload.to_str().unwrap(),
+        ],
+        &[("KSN_SETUP_FAULT", "pause@stage-file#3")],
+    );
+    for (prompt, answer) in [
+        ("Enter keeps English):", "\n"),
+        ("End User License Agreement [y/N]:", "y\n"),
+        ("I accept the Privacy Policy [y/N]:", "y\n"),
+        ("Kaspersky Security Network [y/N]:", "y\n"),
+        ("Install folder [", "\n"),
+        ("Install now? [Y/n]:", "y\n"),
+    ] {
+        s.expect(prompt);
+        s.send(answer);
+    }
+    s.wait_stopped();
+    // Config and consent line are on disk: there is something to roll back.
+    assert!(dir.join("etc/product.toml").exists());
+    // Ctrl-C typed while it is stopped acts as soon as it goes on.
+    s.send("\x03");
+    std::thread::sleep(Duration::from_millis(50));
+    // SAFETY: kill has no memory preconditions.
+    unsafe {
+        libc::kill(s.child.id() as libc::pid_t, libc::SIGCONT);
+    }
+    assert_eq!(s.wait(), 3, "{}", s.transcript());
+    let seen = s.transcript();
+    assert!(seen.contains("rolled back"), "{seen}");
+    assert!(!dir.exists(), "{:?}\n{seen}", snapshot(&dir));
+}
+
+#[test]
+fn without_a_display_or_a_terminal_the_wizard_refuses_and_names_unattended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let out = Command::new(BIN)
+        .args(["install", "--dir"])
+        .arg(&dir)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("KSN_SETUP_FAULT")
+        .env("LANG", "C.UTF-8")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--unattended"), "{}", show(&out));
+    assert!(!dir.exists(), "{}", show(&out));
+}
