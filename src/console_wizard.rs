@@ -646,31 +646,11 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                     if let Some(file) = self.log.as_mut() {
                         console::write_log(file, &event);
                     }
+                    self.wizard.record_event(&event, started.elapsed());
                     match event {
-                        Event::Progress {
-                            files_done,
-                            files_total,
-                            bytes_done,
-                            bytes_total,
-                            current,
-                        } => {
-                            self.wizard.set_progress(Progress::measured(
-                                files_done,
-                                files_total,
-                                bytes_done,
-                                bytes_total,
-                                current.display().to_string(),
-                                started.elapsed(),
-                            ));
-                            meter.show(&mut self.out, self.wizard.progress());
-                        }
+                        Event::Progress { .. } => meter.show(&mut self.out, self.wizard.progress()),
                         Event::Phase(Phase::Done) => {}
                         Event::Phase(phase) => {
-                            if phase == Phase::RollingBack {
-                                let mut progress = self.wizard.progress().clone();
-                                progress.rolling_back = true;
-                                self.wizard.set_progress(progress);
-                            }
                             meter.line(&mut self.out, &format!("- {}", phase.describe()));
                         }
                         Event::Notice(text) => meter.line(&mut self.out, &text),

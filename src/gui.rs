@@ -20,9 +20,9 @@ use slint::{ComponentHandle, SharedString};
 use crate::bundle::Bundle;
 use crate::consent::Decision;
 use crate::plan::{self, Plan, human_bytes};
-use crate::progress::{Event, Phase, Reporter};
+use crate::progress::{Event, Reporter};
 use crate::statements::{self, Language};
-use crate::wizard::{Action, LocationStatus, Outcome, Page, Progress, Wizard};
+use crate::wizard::{Action, LocationStatus, Outcome, Page, Wizard};
 use crate::{console, executor, location, target};
 
 mod generated {
@@ -355,35 +355,16 @@ fn poll_worker(controller: &Rc<Controller>) {
         let Some(worker) = worker.as_ref() else {
             return;
         };
-        let mut progress = controller.wizard.borrow().progress().clone();
         loop {
             match worker.events.try_recv() {
                 Ok(event) => {
                     if let Some(file) = controller.log.borrow_mut().as_mut() {
                         console::write_log(file, &event);
                     }
-                    match event {
-                        Event::Progress {
-                            files_done,
-                            files_total,
-                            bytes_done,
-                            bytes_total,
-                            current,
-                        } => {
-                            let rolling_back = progress.rolling_back;
-                            progress = Progress::measured(
-                                files_done,
-                                files_total,
-                                bytes_done,
-                                bytes_total,
-                                current.display().to_string(),
-                                worker.started.elapsed(),
-                            );
-                            progress.rolling_back = rolling_back;
-                        }
-                        Event::Phase(Phase::RollingBack) => progress.rolling_back = true,
-                        _ => {}
-                    }
+                    controller
+                        .wizard
+                        .borrow_mut()
+                        .record_event(&event, worker.started.elapsed());
                 }
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
@@ -392,7 +373,6 @@ fn poll_worker(controller: &Rc<Controller>) {
                 }
             }
         }
-        controller.wizard.borrow_mut().set_progress(progress);
     }
     if let Some((result, cancelled)) = finished {
         controller.timer.stop();

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use crate::answers::{Answers, UiMode};
 use crate::consent::{DecidedBy, KsnRecord};
+use crate::progress::{Event, Phase};
 use crate::statements::Language;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -347,6 +348,31 @@ impl Wizard {
     }
 
     /// Copy progress from the engine.
+    /// Folds an engine event into the Progress page: copy figures (with the time left at the
+    /// rate since `elapsed` began) and the start of a rollback. Both wizards call this.
+    pub fn record_event(&mut self, event: &Event, elapsed: std::time::Duration) {
+        match event {
+            Event::Progress {
+                files_done,
+                files_total,
+                bytes_done,
+                bytes_total,
+                current,
+            } => {
+                self.set_progress(Progress::measured(
+                    *files_done,
+                    *files_total,
+                    *bytes_done,
+                    *bytes_total,
+                    current.display().to_string(),
+                    elapsed,
+                ));
+            }
+            Event::Phase(Phase::RollingBack) => self.progress.rolling_back = true,
+            _ => {}
+        }
+    }
+
     pub fn set_progress(&mut self, progress: Progress) {
         let rolling_back = self.progress.rolling_back || progress.rolling_back;
         self.progress = Progress {
