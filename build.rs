@@ -49,6 +49,20 @@ fn main() {
     writeln!(code, "pub static PRODUCT_VERSION: &str = {version:?};").unwrap();
     writeln!(code, "pub static PRODUCT_SETTINGS: &str = {settings:?};").unwrap();
 
+    // A vendor build can build in the public key its installers must be signed with.
+    println!("cargo:rerun-if-env-changed=KSN_SETUP_TRUSTED_KEY");
+    let trusted = std::env::var_os("KSN_SETUP_TRUSTED_KEY").map(|path| {
+        let path = PathBuf::from(path);
+        println!("cargo:rerun-if-changed={}", path.display());
+        fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "KSN_SETUP_TRUSTED_KEY: cannot read \"{}\": {e}",
+                path.display()
+            )
+        })
+    });
+    writeln!(code, "pub static TRUSTED_KEY: Option<&str> = {trusted:?};").unwrap();
+
     code.push_str("pub static PAYLOAD: &[EmbeddedEntry] = &[\n");
     let payload = root.join("payload");
     let mut entries = Vec::new();

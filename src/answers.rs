@@ -61,7 +61,7 @@ pub struct KsnSection {
 #[serde(deny_unknown_fields)]
 pub struct UiSection {
     pub language: Option<Language>,
-    pub mode: Option<UiMode>,
+    pub mode: Option<Spanned<UiMode>>,
 }
 
 impl AnswersFile {
@@ -117,6 +117,35 @@ impl AnswersFile {
         }
         Ok(file)
     }
+
+    /// A silent installer asks nothing, so its answers must accept both licenses themselves.
+    pub fn check_silent(&self, path: &Path, text: &str) -> Result<(), TomlError> {
+        let Some(mode) = &self.ui.mode else {
+            return Ok(());
+        };
+        if *mode.get_ref() != UiMode::Silent {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        if self.license.accept_eula != Some(true) {
+            missing.push("license.accept_eula = true");
+        }
+        if self.license.accept_privacy_policy != Some(true) {
+            missing.push("license.accept_privacy_policy = true");
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(TomlError::at(
+            path,
+            text,
+            mode.span().start,
+            format!(
+                "ui.mode = \"silent\" installs without asking, so the answers must accept the licenses: add {}",
+                missing.join(" and ")
+            ),
+        ))
+    }
 }
 
 /// Answers from the command line; each set field overrides the file.
@@ -164,7 +193,12 @@ impl Answers {
             ksn_decided_by: DecidedBy::Administrator,
             ksn_locked: file.ksn.locked.as_ref().is_some_and(|l| *l.get_ref()),
             language: flags.language.or(file.ui.language),
-            mode: file.ui.mode.unwrap_or_default(),
+            mode: file
+                .ui
+                .mode
+                .as_ref()
+                .map(|m| *m.get_ref())
+                .unwrap_or_default(),
         }
     }
 

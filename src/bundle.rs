@@ -1,7 +1,8 @@
 //! What gets installed: the product's facts, its statements and its payload entries.
 //!
-//! A bundle comes from the binary itself (the demo product embedded by `build.rs`) or from
-//! folders given on the command line (`--payload`, `--statements`: an administrative image).
+//! A bundle comes from the binary itself (the demo product embedded by `build.rs`), from a
+//! packed installer (a bundle appended to the program by `pack`), or from folders given on
+//! the command line (`--payload`, `--statements`: an administrative image).
 //! Every entry is checked when the bundle is opened, before any plan is made: paths are
 //! relative and normalized, symlinks stay inside the tree, and only files, folders and
 //! symlinks are accepted.
@@ -11,13 +12,20 @@ use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::manifest::PackedAnswers;
+use crate::packed::Packed;
 use crate::paths::{PathError, RelPath};
+use crate::signing::{PublicKey, Trust};
 use crate::statements::Catalog;
+
+/// The public key built in at compile time (`KSN_SETUP_TRUSTED_KEY`), as PEM.
+pub const BUILTIN_TRUSTED_KEY: Option<&str> = embedded::TRUSTED_KEY;
 
 mod embedded {
     /// One entry of the payload compiled into the binary.
@@ -98,6 +106,22 @@ impl Entry {
 enum Source {
     Embedded,
     Folder(PathBuf),
+    /// A packed installer; `order` lists the file entries' indices in data order.
+    Packed {
+        packed: Arc<Packed>,
+        order: Arc<Vec<usize>>,
+    },
+}
+
+/// Where the payload of a run comes from, as the command line says.
+#[derive(Debug, Clone, Copy)]
+pub enum PayloadChoice<'a> {
+    /// The bundle this program carries: the packed one if it is a packed installer, else the
+    /// built-in demo product.
+    Own,
+    Folder(&'a Path),
+    /// Another packed installer (or plain ksn-setup program) file.
+    Installer(&'a Path),
 }
 
 /// A checked bundle, ready to be planned and installed.
@@ -110,6 +134,10 @@ pub struct Bundle {
     source: Source,
     /// Where it came from, for messages and the plan.
     pub origin: String,
+    /// The answers a packed installer carries.
+    pub answers: Option<PackedAnswers>,
+    /// Who signed the packed installer, when it is signed and the signature checked out.
+    pub signer: Option<PublicKey>,
 }
 
 impl Bundle {
@@ -145,7 +173,228 @@ impl Bundle {
             entries,
             source,
             origin,
+            answers: None,
+            signer: None,
         })
+    }
+
+    /// Opens the bundle a run uses. `trust`, when set, must have signed it: a payload folder
+    /// has no signature and is refused then; the built-in demo product is part of the program
+    /// and needs none. A packed bundle's data is checked in full before this returns.
+    pub fn open_for_run(
+        payload: PayloadChoice<'_>,
+        statements: Option<&Path>,
+        trust: Option<&Trust>,
+    ) -> anyhow::Result<Bundle> {
+        let installer = match payload {
+            PayloadChoice::Folder(dir) => {
+                if let Some(trust) = trust {
+                    anyhow::bail!(
+                        "a trusted key is set ({}: {}), and a payload folder carries no signature; \
+                         install from an installer packed with `pack --sign-key`",
+                        trust.source,
+                        trust.key
+                    );
+                }
+                return Bundle::open(Some(dir), statements);
+            }
+            PayloadChoice::Own => std::env::current_exe()
+                .context("cannot find this program's own file (/proc/self/exe)")?,
+            PayloadChoice::Installer(path) => path.to_path_buf(),
+        };
+        match Packed::open(&installer, trust)? {
+            None if matches!(payload, PayloadChoice::Installer(_)) => anyhow::bail!(
+                "\"{}\" is a plain ksn-setup program with no packed bundle",
+                installer.display()
+            ),
+            None => Bundle::open(None, statements),
+            Some(packed) => {
+                packed.check_data()?;
+                crate::faults::hit("bundle-checked")?;
+                Bundle::from_packed(packed, statements)
+            }
+        }
+    }
+
+    /// The bundle of a checked packed installer.
+    pub fn from_packed(packed: Packed, statements: Option<&Path>) -> anyhow::Result<Bundle> {
+        let shown = packed.path.display().to_string();
+        let manifest = &packed.manifest;
+        let statements = match statements {
+            Some(dir) => Catalog::from_dir(dir)
+                .with_context(|| format!("statements folder \"{}\"", dir.display()))?,
+            None => {
+                let index = manifest
+                    .statements
+                    .get("statements.toml")
+                    .with_context(|| format!("installer \"{shown}\" carries no statements.toml"))?;
+                Catalog::parse(
+                    Path::new("statements.toml"),
+                    index.as_bytes().to_vec(),
+                    |name| {
+                        manifest
+                            .statements
+                            .get(name)
+                            .map(|t| t.as_bytes().to_vec())
+                            .ok_or_else(|| {
+                                std::io::Error::new(
+                                    std::io::ErrorKind::NotFound,
+                                    "not in the bundle",
+                                )
+                            })
+                    },
+                )
+                .with_context(|| format!("the statements in installer \"{shown}\""))?
+            }
+        };
+        let settings: toml::Table = manifest.product.settings.parse().with_context(|| {
+            format!("installer \"{shown}\": the product settings are not valid TOML")
+        })?;
+        let product = Product {
+            name: manifest.product.name.clone(),
+            version: manifest.product.version.clone(),
+            settings,
+        };
+        let listed = manifest
+            .entries
+            .iter()
+            .map(|e| e.to_entry())
+            .collect::<anyhow::Result<Vec<_>>>()
+            .with_context(|| format!("installer \"{shown}\""))?;
+        let data_order: Vec<RelPath> = listed
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::File { .. }))
+            .map(|e| e.path.clone())
+            .collect();
+        let entries = check_entries(listed).with_context(|| format!("installer \"{shown}\""))?;
+        let index_of: BTreeMap<&RelPath, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (&e.path, i))
+            .collect();
+        let order: Vec<usize> = data_order.iter().map(|p| index_of[p]).collect();
+        let uncompressed: u64 = order.iter().map(|&i| entries[i].size()).sum();
+        if uncompressed != manifest.data.uncompressed_len {
+            anyhow::bail!(
+                "installer \"{shown}\" is damaged: its files add up to {uncompressed} bytes, the manifest says {}",
+                manifest.data.uncompressed_len
+            );
+        }
+        Ok(Bundle {
+            product,
+            statements,
+            entries,
+            origin: format!("packed installer {shown}"),
+            answers: manifest.answers.clone(),
+            signer: packed.signer,
+            source: Source::Packed {
+                packed: Arc::new(packed),
+                order: Arc::new(order),
+            },
+        })
+    }
+
+    /// Reads every file and checks its size and the SHA-256 the bundle promises, writing
+    /// nothing (`verify`). Returns the number of files and bytes checked.
+    pub fn check_files(&self) -> anyhow::Result<(usize, u64)> {
+        let mut files = 0;
+        let mut bytes = 0;
+        let mut buffer = vec![0u8; 1 << 20];
+        self.for_each_file(|index, reader| {
+            let entry = &self.entries[index];
+            let mut hasher = Sha256::new();
+            let mut read = 0u64;
+            loop {
+                let n = reader
+                    .read(&mut buffer)
+                    .with_context(|| damaged(&entry.path))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+                read += n as u64;
+            }
+            if read != entry.size() {
+                anyhow::bail!(
+                    "payload entry \"{}\" is damaged: {read} bytes, the bundle says {}",
+                    entry.path,
+                    entry.size()
+                );
+            }
+            if let EntryKind::File {
+                sha256: Some(expected),
+                ..
+            } = &entry.kind
+                && *expected != <[u8; 32]>::from(hasher.finalize())
+            {
+                anyhow::bail!(
+                    "payload entry \"{}\" is damaged: its SHA-256 differs from the manifest's",
+                    entry.path
+                );
+            }
+            files += 1;
+            bytes += read;
+            Ok(())
+        })?;
+        Ok((files, bytes))
+    }
+
+    /// The payload folder, when the payload comes from one.
+    pub fn payload_folder(&self) -> Option<&Path> {
+        match &self.source {
+            Source::Folder(dir) => Some(dir),
+            _ => None,
+        }
+    }
+
+    /// The packed installer and its data order, when the bundle is packed: its files are read
+    /// as one stream, not one by one.
+    pub fn packed(&self) -> Option<(&Packed, &[usize])> {
+        match &self.source {
+            Source::Packed { packed, order } => Some((packed, order)),
+            _ => None,
+        }
+    }
+
+    /// Reads every file entry in data order, calling `each` with its index and a reader over
+    /// exactly its bytes (for `pack` and `verify`: one pass, one thread).
+    pub fn for_each_file(
+        &self,
+        mut each: impl FnMut(usize, &mut dyn Read) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        match &self.source {
+            Source::Packed { packed, order } => {
+                let mut decoder = packed.decoder()?;
+                for &index in order.iter() {
+                    let entry = &self.entries[index];
+                    let mut reader = (&mut decoder).take(entry.size());
+                    each(index, &mut reader)?;
+                    if reader.limit() != 0 {
+                        // The callback stopped early; drain so the stream stays aligned.
+                        std::io::copy(&mut reader, &mut std::io::sink())
+                            .with_context(|| damaged(&entry.path))?;
+                    }
+                }
+                let mut rest = [0u8; 1];
+                if decoder
+                    .read(&mut rest)
+                    .with_context(|| damaged_tail(packed))?
+                    != 0
+                {
+                    anyhow::bail!("{}: data goes on after the last file", damaged_tail(packed));
+                }
+                Ok(())
+            }
+            _ => {
+                for (index, entry) in self.entries.iter().enumerate() {
+                    if matches!(entry.kind, EntryKind::File { .. }) {
+                        let mut reader = self.read_file(index)?;
+                        each(index, &mut reader)?;
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Total bytes of payload files.
@@ -174,8 +423,23 @@ impl Bundle {
                     .with_context(|| format!("cannot open payload file \"{}\"", path.display()))?;
                 Ok(Box::new(file))
             }
+            Source::Packed { .. } => {
+                anyhow::bail!("a packed bundle is read as one stream, not file by file")
+            }
         }
     }
+}
+
+/// "payload entry X is damaged", for errors met while decompressing it.
+pub fn damaged(path: &RelPath) -> String {
+    format!("payload entry \"{path}\" is damaged: its compressed data does not decode")
+}
+
+fn damaged_tail(packed: &Packed) -> String {
+    format!(
+        "installer \"{}\" is damaged after its last file",
+        packed.path.display()
+    )
 }
 
 fn builtin_product() -> Product {

@@ -13,13 +13,13 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::answers::{self, Answers, AnswersFile, Overrides};
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, PayloadChoice};
 use crate::console::Console;
 use crate::error::{self, BadInput, ExitStatus};
 use crate::progress::Reporter;
 use crate::statements::Language;
 use crate::wizard::Wizard;
-use crate::{executor, gui, plan, recovery, target};
+use crate::{executor, gui, pack, plan, recovery, signing, target};
 
 /// Installs KSN Demo Security and records your Kaspersky Security Network choice.
 ///
@@ -39,6 +39,74 @@ enum Command {
     Install(InstallArgs),
     /// Finish or roll back a run that was killed or lost power in an install folder.
     Recover(RecoverArgs),
+    /// Make a preconfigured installer: this program, a payload, statements and answers in one
+    /// executable file.
+    Pack(PackArgs),
+    /// Show what a packed installer holds: product, statements, preset answers, signature.
+    Inspect(InspectArgs),
+    /// Check a packed installer's integrity (and signature) without installing anything.
+    Verify(VerifyArgs),
+    /// Make an ed25519 key pair for signing installers (FILE and FILE.pub, PEM).
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct PackArgs {
+    /// The product tree to install [default: the payload of this program: the built-in demo
+    /// product, or a packed installer's own payload, so an installer can be re-packed].
+    #[arg(long, value_name = "DIR", conflicts_with = "installer")]
+    payload: Option<PathBuf>,
+    /// Re-pack this packed installer file: its payload, statements and product.
+    #[arg(long, value_name = "FILE")]
+    installer: Option<PathBuf>,
+    /// Answers file to pack in: the installer's defaults, locks and mode.
+    #[arg(long, value_name = "FILE")]
+    answers: Option<PathBuf>,
+    /// Statements folder (laid out like statements/) [default: this program's statements].
+    #[arg(long, value_name = "DIR")]
+    statements: Option<PathBuf>,
+    /// Where to write the installer (replaced atomically if it exists).
+    #[arg(long, short, value_name = "FILE")]
+    output: PathBuf,
+    /// Sign the installer with this ed25519 private key (PEM, from `keygen`).
+    #[arg(long, value_name = "KEY")]
+    sign_key: Option<PathBuf>,
+    /// zstd level, 1 to 19 [default: 19, smallest; installs decompress as fast at any level].
+    #[arg(long, value_name = "N", default_value_t = crate::pack::DEFAULT_LEVEL)]
+    level: i32,
+    /// Product name recorded in the installer [default: this program's product].
+    #[arg(long, value_name = "NAME")]
+    product_name: Option<String>,
+    /// Product version recorded in the installer [default: this program's product].
+    #[arg(long, value_name = "VERSION")]
+    product_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct InspectArgs {
+    /// The installer [default: this program].
+    #[arg(value_name = "FILE")]
+    installer: Option<PathBuf>,
+    /// List every entry with its mode, size and SHA-256.
+    #[arg(long)]
+    files: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct VerifyArgs {
+    /// The installer [default: this program].
+    #[arg(value_name = "FILE")]
+    installer: Option<PathBuf>,
+    /// Require a signature by this ed25519 public key (PEM).
+    #[arg(long, value_name = "KEY")]
+    trusted_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct KeygenArgs {
+    /// Where to write the private key; the public key goes to FILE.pub.
+    #[arg(long, short, value_name = "FILE")]
+    output: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -94,14 +162,20 @@ struct InstallArgs {
     #[arg(long)]
     dry_run: bool,
     /// Install the product tree in DIR instead of the built-in demo product.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "installer")]
     payload: Option<PathBuf>,
+    /// Install from this packed installer file (without running it), as if it were run.
+    #[arg(long, value_name = "FILE")]
+    installer: Option<PathBuf>,
     /// Use the statements in DIR (laid out like statements/) instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     statements: Option<PathBuf>,
     /// Write the answers chosen in the wizard to FILE, as an answers file --unattended accepts.
     #[arg(long, value_name = "FILE")]
     save_answers: Option<PathBuf>,
+    /// Install only an installer signed by this ed25519 public key (PEM).
+    #[arg(long, value_name = "KEY")]
+    trusted_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -143,6 +217,10 @@ pub fn main() -> ExitCode {
             (run_install(args), log)
         }
         Some(Command::Recover(args)) => (run_recover(args), None),
+        Some(Command::Pack(args)) => (run_pack(args), None),
+        Some(Command::Inspect(args)) => (run_inspect(args), None),
+        Some(Command::Verify(args)) => (run_verify(args), None),
+        Some(Command::Keygen(args)) => (run_keygen(args), None),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),
@@ -180,8 +258,32 @@ fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         payload,
         statements,
         save_answers,
+        trusted_key,
+        installer,
     } = args;
-    let file = answers.as_deref().map(AnswersFile::load).transpose()?;
+    let trust = signing::trust(trusted_key.as_deref()).map_err(BadInput)?;
+    let choice = payload_choice(payload.as_deref(), installer.as_deref());
+    let bundle =
+        Bundle::open_for_run(choice, statements.as_deref(), trust.as_ref()).map_err(BadInput)?;
+    let file = match (&answers, &bundle.answers) {
+        (Some(_), Some(packed)) => {
+            return Err(BadInput(anyhow::anyhow!(
+                "this installer carries its own answers ({}); --answers cannot replace them. \
+                 To change them, re-pack: {} pack --answers FILE --output NEW",
+                packed.name,
+                std::env::args()
+                    .next()
+                    .unwrap_or_else(|| "ksn-setup".into())
+            ))
+            .into());
+        }
+        (Some(path), None) => Some(AnswersFile::load(path)?),
+        (None, Some(packed)) => Some(
+            AnswersFile::parse(std::path::Path::new(&packed.name), &packed.text)
+                .map_err(|e| BadInput(e.into()))?,
+        ),
+        (None, None) => None,
+    };
     let overrides = Overrides {
         dir,
         accept_eula,
@@ -189,10 +291,25 @@ fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         ksn: ksn.map(|k| matches!(k, KsnArg::Agree)),
         language: lang.map(Language::from),
     };
+    // An answers file the caller passes is theirs to override; the answers packed into an
+    // installer are the administrator's, and a locked choice there binds whoever runs it.
+    if bundle.answers.is_some()
+        && let Some(file) = &file
+        && let Some(locked) = &file.ksn.locked
+        && *locked.get_ref()
+        && overrides.ksn.is_some()
+        && overrides.ksn != file.ksn.participate
+    {
+        return Err(BadInput(anyhow::anyhow!(
+            "the KSN choice is locked by the answers packed into this installer (ksn.participate = {}, ksn.locked = true); --ksn cannot change it",
+            file.ksn.participate.unwrap_or_default()
+        ))
+        .into());
+    }
     let answers = Answers::merge(file.as_ref(), &overrides);
-    let bundle = Bundle::open(payload.as_deref(), statements.as_deref()).map_err(BadInput)?;
     let dir = answers.dir.clone().unwrap_or_else(answers::default_dir);
-    if !unattended && !dry_run {
+    let silent = answers.mode == crate::answers::UiMode::Silent;
+    if !unattended && !dry_run && !silent {
         return run_wizard(bundle, &answers, dir, log, save_answers);
     }
 
@@ -285,5 +402,158 @@ fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitStatus> {
         Some(message) => println!("ksn-setup: recovered: {message}"),
         None => println!("ksn-setup: nothing to recover in \"{}\"", dir.display()),
     }
+    Ok(ExitStatus::Success)
+}
+
+fn run_pack(args: PackArgs) -> anyhow::Result<ExitStatus> {
+    let PackArgs {
+        payload,
+        answers,
+        statements,
+        output,
+        sign_key,
+        level,
+        product_name,
+        product_version,
+        installer,
+    } = args;
+    // Checked first: a typo in the answers should not wait for a long compression.
+    let answers = answers
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                BadInput(anyhow::anyhow!(
+                    "cannot read answers file \"{}\": {e}",
+                    path.display()
+                ))
+            })?;
+            pack::check_answers(&path, &text)?;
+            anyhow::Ok((path, text))
+        })
+        .transpose()?;
+    let sign_key = sign_key
+        .map(|path| signing::SecretKey::load(&path))
+        .transpose()
+        .map_err(BadInput)?;
+    let choice = payload_choice(payload.as_deref(), installer.as_deref());
+    let mut bundle = Bundle::open_for_run(choice, statements.as_deref(), None).map_err(BadInput)?;
+    if let Some(name) = product_name {
+        bundle.product.name = name;
+    }
+    if let Some(version) = product_version {
+        bundle.product.version = version;
+    }
+    let program = std::env::current_exe().context("cannot find this program's own file")?;
+    eprintln!(
+        "ksn-setup: packing {} ({} files, {}) at zstd level {level}",
+        bundle.origin,
+        bundle
+            .entries
+            .iter()
+            .filter(|e| matches!(e.kind, crate::bundle::EntryKind::File { .. }))
+            .count(),
+        plan::human_bytes(bundle.payload_bytes())
+    );
+    let summary = pack::pack(&pack::PackRequest {
+        program: &program,
+        bundle: &bundle,
+        answers,
+        output: &output,
+        level,
+        sign_key: sign_key.as_ref(),
+    })?;
+    println!(
+        "Packed {} ({} bytes): program {}, payload {} files {} compressed to {}, manifest {}.\n\
+         Digest: sha256:{}\nSignature: {}",
+        summary.output.display(),
+        summary.total_bytes,
+        plan::human_bytes(summary.program_bytes),
+        summary.files,
+        plan::human_bytes(summary.payload_bytes),
+        plan::human_bytes(summary.data_bytes),
+        plan::human_bytes(summary.manifest_bytes),
+        hex::encode(summary.digest),
+        summary
+            .signer
+            .map(|k| format!("signed by {k} (fingerprint {})", signing::fingerprint(&k)))
+            .unwrap_or_else(|| "not signed".into())
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn payload_choice<'a>(
+    payload: Option<&'a std::path::Path>,
+    installer: Option<&'a std::path::Path>,
+) -> PayloadChoice<'a> {
+    match (payload, installer) {
+        (Some(dir), _) => PayloadChoice::Folder(dir),
+        (None, Some(file)) => PayloadChoice::Installer(file),
+        (None, None) => PayloadChoice::Own,
+    }
+}
+
+/// The installer a command looks at: FILE, or this program.
+fn installer_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(path) => Ok(path),
+        None => std::env::current_exe().context("cannot find this program's own file"),
+    }
+}
+
+fn open_packed(
+    path: &std::path::Path,
+    trust: Option<&signing::Trust>,
+) -> anyhow::Result<crate::packed::Packed> {
+    crate::packed::Packed::open(path, trust)
+        .map_err(BadInput)?
+        .ok_or_else(|| {
+            BadInput(anyhow::anyhow!(
+                "\"{}\" is a plain ksn-setup program with no packed bundle (it installs the built-in demo product)",
+                path.display()
+            ))
+            .into()
+        })
+}
+
+fn run_inspect(args: InspectArgs) -> anyhow::Result<ExitStatus> {
+    let path = installer_path(args.installer)?;
+    let packed = open_packed(&path, None)?;
+    let bundle = Bundle::from_packed(packed.clone(), None).map_err(BadInput)?;
+    print!(
+        "{}",
+        crate::inspect::describe(&packed, &bundle, None, args.files)
+    );
+    println!("The payload data was not read; `verify` checks every byte.");
+    Ok(ExitStatus::Success)
+}
+
+fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitStatus> {
+    let path = installer_path(args.installer)?;
+    let trust = signing::trust(args.trusted_key.as_deref()).map_err(BadInput)?;
+    let packed = open_packed(&path, trust.as_ref())?;
+    packed.check_data().map_err(BadInput)?;
+    let signature = crate::inspect::signature_line(&packed, trust.as_ref());
+    let bundle = Bundle::from_packed(packed, None).map_err(BadInput)?;
+    let (files, bytes) = bundle.check_files().map_err(BadInput)?;
+    println!(
+        "OK: \"{}\": {files} files ({}) decompress and match their SHA-256; manifest and data match the bundle digest; {signature}.",
+        path.display(),
+        plan::human_bytes(bytes)
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn run_keygen(args: KeygenArgs) -> anyhow::Result<ExitStatus> {
+    let files = signing::keygen(&args.output).map_err(BadInput)?;
+    println!(
+        "Wrote the private key to {} (keep it secret) and the public key to {}.\n\
+         Key: {} (fingerprint {})\n\
+         Sign with `pack --sign-key {}`; install with `--trusted-key {}`.",
+        files.secret.display(),
+        files.public.display(),
+        files.key,
+        signing::fingerprint(&files.key),
+        files.secret.display(),
+        files.public.display()
+    );
     Ok(ExitStatus::Success)
 }

@@ -45,6 +45,24 @@ pub fn write_synced(tmp: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     file.sync_all()
 }
 
+/// Creates `path` (refusing if anything is there) with `mode`, writes `bytes`, and fsyncs the
+/// file and its folder. For files that must never replace another, such as a new key.
+pub fn write_new_synced(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)?;
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    sync_dir(
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )
+}
+
 /// Appends `bytes` to `path` (creating it with `mode`) and fsyncs the file, and the folder
 /// when the file is new.
 pub fn append_synced(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {

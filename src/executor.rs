@@ -211,6 +211,104 @@ fn remove_created(created: &[std::path::PathBuf]) {
 
 /// How often the copy reports progress, in milliseconds.
 const PROGRESS_INTERVAL_MS: u64 = 25;
+/// Packed installs: files up to this size travel to a writer whole; larger ones in chunks.
+const WHOLE_FILE_MAX: u64 = 1 << 20;
+/// Packed installs: the size of one chunk of a large file.
+const CHUNK: u64 = 1 << 20;
+/// Packed installs: jobs decoded ahead of the writers. With [`WHOLE_FILE_MAX`] and
+/// [`QUEUED_CHUNKS`] this bounds the decoded data in memory to about 16 + 4 MiB per large file
+/// in flight, whatever the payload size.
+const QUEUED_JOBS: usize = 16;
+const QUEUED_CHUNKS: usize = 4;
+
+/// One file (or symlink) for a staging worker.
+struct Job {
+    index: usize,
+    content: Content,
+}
+
+enum Content {
+    /// The worker opens the entry's file itself (folder and built-in payloads).
+    OwnFile,
+    /// No data: a symlink.
+    None,
+    /// The whole file, decoded.
+    Bytes(Vec<u8>),
+    /// A large file, arriving in order from the decoder thread.
+    Chunks(ChunkReader),
+}
+
+/// Reads a file's chunks as the decoder sends them; ends when the decoder closes the queue.
+struct ChunkReader {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl ChunkReader {
+    fn new(chunks: std::sync::mpsc::Receiver<Vec<u8>>) -> Self {
+        ChunkReader {
+            chunks,
+            current: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.current.len() {
+            match self.chunks.recv() {
+                Ok(chunk) => {
+                    self.current = chunk;
+                    self.at = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Progress shared by the staging workers.
+struct StageProgress {
+    files_total: u64,
+    bytes_total: u64,
+    files_done: AtomicU64,
+    bytes_done: AtomicU64,
+    started: std::time::Instant,
+    last_report: AtomicU64,
+}
+
+impl StageProgress {
+    fn file_done(&self, reporter: &Reporter, entry: &crate::bundle::Entry) {
+        let bytes = self.bytes_done.fetch_add(entry.size(), Ordering::Relaxed) + entry.size();
+        let files = self.files_done.fetch_add(1, Ordering::Relaxed) + 1;
+        reporter.detail(|| format!("staged {}", entry.path));
+        // At most one progress event per interval, and the last one: a message per file
+        // would cost more than a small file does.
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_report.load(Ordering::Relaxed);
+        let due = files == self.files_total
+            || (now >= last + PROGRESS_INTERVAL_MS
+                && self
+                    .last_report
+                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok());
+        if due {
+            reporter.send(Event::Progress {
+                files_done: files,
+                files_total: self.files_total,
+                bytes_done: bytes,
+                bytes_total: self.bytes_total,
+                current: entry.path.as_str().into(),
+            });
+        }
+    }
+}
 
 struct Run<'a> {
     bundle: &'a Bundle,
@@ -373,102 +471,104 @@ impl Run<'_> {
 
     /// Copies every file and symlink of the payload into staging, on several threads, hashing
     /// each file while writing it and checking the hash and size the bundle promises.
+    ///
+    /// Files come as jobs. From a folder or the built-in payload each worker opens its own
+    /// file; from a packed installer one decoder thread decompresses the single zstd stream
+    /// and hands each file to the workers as it comes out, whole when small, in chunks when
+    /// large, through bounded queues, so memory stays bounded whatever the payload size.
     fn stage(&mut self) -> anyhow::Result<()> {
-        let work: Vec<usize> = self
+        let files_total = self
             .bundle
             .entries
             .iter()
-            .enumerate()
-            .filter(|(_, e)| e.kind != EntryKind::Dir)
-            .map(|(i, _)| i)
-            .collect();
-        let files_total = work.len() as u64;
-        let bytes_total = self.bundle.payload_bytes();
-        let next = AtomicUsize::new(0);
-        let files_done = AtomicU64::new(0);
-        let bytes_done = AtomicU64::new(0);
+            .filter(|e| e.kind != EntryKind::Dir)
+            .count() as u64;
+        let progress = StageProgress {
+            files_total,
+            bytes_total: self.bundle.payload_bytes(),
+            files_done: AtomicU64::new(0),
+            bytes_done: AtomicU64::new(0),
+            started: std::time::Instant::now(),
+            last_report: AtomicU64::new(0),
+        };
         let failed = AtomicBool::new(false);
-        let started = std::time::Instant::now();
-        let last_report = AtomicU64::new(0);
         let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let fail = |e: anyhow::Error| {
+            failed.store(true, Ordering::Relaxed);
+            first_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(e);
+        };
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
             .clamp(2, 8);
 
-        let staged: Vec<(usize, Option<[u8; 32]>)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut buffer = vec![0u8; 256 * 1024];
-                        // Hashes of the files this worker staged, merged after the scope.
-                        let mut mine = Vec::new();
-                        loop {
-                            if failed.load(Ordering::Relaxed) {
-                                break;
-                            }
-                            let slot = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(&index) = work.get(slot) else { break };
-                            let result = if self.cancel.load(Ordering::Relaxed) {
-                                Err(Cancelled.into())
-                            } else {
-                                faults::hit("stage-file")
-                                    .map_err(anyhow::Error::from)
-                                    .and_then(|_| self.stage_one(index, &mut buffer))
-                            };
-                            match result {
-                                Ok(hash) => {
-                                    let entry = &self.bundle.entries[index];
-                                    mine.push((index, hash));
-                                    let bytes = bytes_done
-                                        .fetch_add(entry.size(), Ordering::Relaxed)
-                                        + entry.size();
-                                    let files = files_done.fetch_add(1, Ordering::Relaxed) + 1;
-                                    self.reporter.detail(|| format!("staged {}", entry.path));
-                                    // At most one progress event per interval, and the last one:
-                                    // a message per file would cost more than a small file does.
-                                    let now = started.elapsed().as_millis() as u64;
-                                    let last = last_report.load(Ordering::Relaxed);
-                                    let due = files == files_total
-                                        || (now >= last + PROGRESS_INTERVAL_MS
-                                            && last_report
-                                                .compare_exchange(
-                                                    last,
-                                                    now,
-                                                    Ordering::Relaxed,
-                                                    Ordering::Relaxed,
-                                                )
-                                                .is_ok());
-                                    if !due {
-                                        continue;
-                                    }
-                                    self.reporter.send(Event::Progress {
-                                        files_done: files,
-                                        files_total,
-                                        bytes_done: bytes,
-                                        bytes_total,
-                                        current: entry.path.as_str().into(),
-                                    });
-                                }
-                                Err(e) => {
-                                    failed.store(true, Ordering::Relaxed);
-                                    first_error
-                                        .lock()
-                                        .unwrap_or_else(|e| e.into_inner())
-                                        .get_or_insert(e);
-                                    break;
-                                }
-                            }
-                        }
-                        mine
+        let staged: Vec<(usize, Option<[u8; 32]>)> = match self.bundle.packed() {
+            None => {
+                let work: Vec<usize> = self
+                    .bundle
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.kind != EntryKind::Dir)
+                    .map(|(i, _)| i)
+                    .collect();
+                let next = AtomicUsize::new(0);
+                let next_job = || {
+                    let slot = next.fetch_add(1, Ordering::Relaxed);
+                    work.get(slot).map(|&index| Job {
+                        index,
+                        content: Content::OwnFile,
                     })
+                };
+                std::thread::scope(|scope| {
+                    let workers: Vec<_> = (0..threads)
+                        .map(|_| {
+                            scope.spawn(|| self.stage_worker(&next_job, &progress, &failed, &fail))
+                        })
+                        .collect();
+                    workers
+                        .into_iter()
+                        .flat_map(|w| w.join().unwrap_or_default())
+                        .collect()
                 })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
-                .collect()
-        });
+            }
+            Some((packed, order)) => {
+                // Decoding is one thread's work; two writers keep up with it, and more would
+                // only add memory (each holds a file in flight).
+                let writers = threads.min(4);
+                let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED_JOBS);
+                let job_rx = Mutex::new(job_rx);
+                let next_job = || job_rx.lock().unwrap_or_else(|e| e.into_inner()).recv().ok();
+                let decode_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+                let staged = std::thread::scope(|scope| {
+                    let decoder = scope.spawn(|| {
+                        if let Err(e) = self.decode(packed, order, job_tx, &failed) {
+                            failed.store(true, Ordering::Relaxed);
+                            *decode_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                        }
+                    });
+                    let workers: Vec<_> = (0..writers)
+                        .map(|_| {
+                            scope.spawn(|| self.stage_worker(&next_job, &progress, &failed, &fail))
+                        })
+                        .collect();
+                    let staged = workers
+                        .into_iter()
+                        .flat_map(|w| w.join().unwrap_or_default())
+                        .collect();
+                    let _ = decoder.join();
+                    staged
+                });
+                // A decoding error explains a writer's short file better than the writer can.
+                if let Some(error) = decode_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                    return Err(error);
+                }
+                staged
+            }
+        };
         if let Some(error) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(error);
         }
@@ -476,10 +576,138 @@ impl Run<'_> {
         for (index, hash) in staged {
             self.hashes[index] = hash;
         }
+        if self
+            .hashes
+            .iter()
+            .zip(&self.bundle.entries)
+            .any(|(h, e)| matches!(e.kind, EntryKind::File { .. }) && h.is_none())
+        {
+            bail!("staging ended before every file was written");
+        }
         Ok(())
     }
 
-    fn stage_one(&self, index: usize, buffer: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {
+    /// One staging worker: takes jobs until there are none or a run failed; returns the
+    /// hashes of the files it staged.
+    fn stage_worker(
+        &self,
+        next_job: &(dyn Fn() -> Option<Job> + Sync),
+        progress: &StageProgress,
+        failed: &AtomicBool,
+        fail: &(dyn Fn(anyhow::Error) + Sync),
+    ) -> Vec<(usize, Option<[u8; 32]>)> {
+        let mut buffer = vec![0u8; 256 * 1024];
+        let mut mine = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let Some(job) = next_job() else { break };
+            let index = job.index;
+            let result = if self.cancel.load(Ordering::Relaxed) {
+                Err(Cancelled.into())
+            } else {
+                faults::hit("stage-file")
+                    .map_err(anyhow::Error::from)
+                    .and_then(|_| self.stage_one(job, &mut buffer))
+            };
+            match result {
+                Ok(hash) => {
+                    mine.push((index, hash));
+                    progress.file_done(self.reporter, &self.bundle.entries[index]);
+                }
+                Err(e) => {
+                    fail(e);
+                    break;
+                }
+            }
+        }
+        mine
+    }
+
+    /// The decoder thread of a packed install: reads the data stream file by file in data
+    /// order and queues a job for each. Symlinks are queued first; they have no data.
+    fn decode(
+        &self,
+        packed: &crate::packed::Packed,
+        order: &[usize],
+        jobs: std::sync::mpsc::SyncSender<Job>,
+        failed: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        for (index, entry) in self.bundle.entries.iter().enumerate() {
+            if matches!(entry.kind, EntryKind::Symlink { .. }) {
+                let job = Job {
+                    index,
+                    content: Content::None,
+                };
+                if jobs.send(job).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        let mut decoder = packed.decoder()?;
+        for &index in order {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            if self.cancel.load(Ordering::Relaxed) {
+                return Err(Cancelled.into());
+            }
+            let entry = &self.bundle.entries[index];
+            let size = entry.size();
+            if size <= WHOLE_FILE_MAX {
+                let mut bytes = vec![0u8; size as usize];
+                decoder
+                    .read_exact(&mut bytes)
+                    .with_context(|| crate::bundle::damaged(&entry.path))?;
+                let job = Job {
+                    index,
+                    content: Content::Bytes(bytes),
+                };
+                if jobs.send(job).is_err() {
+                    return Ok(());
+                }
+            } else {
+                let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(QUEUED_CHUNKS);
+                let job = Job {
+                    index,
+                    content: Content::Chunks(ChunkReader::new(chunk_rx)),
+                };
+                if jobs.send(job).is_err() {
+                    return Ok(());
+                }
+                let mut left = size;
+                while left > 0 {
+                    let mut chunk = vec![0u8; left.min(CHUNK) as usize];
+                    decoder
+                        .read_exact(&mut chunk)
+                        .with_context(|| crate::bundle::damaged(&entry.path))?;
+                    left -= chunk.len() as u64;
+                    if chunk_tx.send(chunk).is_err() {
+                        // The writer stopped (it failed or the run is cancelled).
+                        return Ok(());
+                    }
+                    if failed.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let mut rest = [0u8; 1];
+        let more = decoder.read(&mut rest).with_context(|| {
+            format!(
+                "installer \"{}\" is damaged after its last file",
+                packed.path.display()
+            )
+        })?;
+        if more != 0 {
+            bail!(
+                "installer \"{}\" is damaged: data goes on after its last file",
+                packed.path.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn stage_one(&self, job: Job, buffer: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {
+        let index = job.index;
         let entry = &self.bundle.entries[index];
         let staged = self.paths.staged(index);
         match &entry.kind {
@@ -489,7 +717,12 @@ impl Run<'_> {
                 Ok(None)
             }
             EntryKind::File { size, sha256 } => {
-                let mut reader = self.bundle.read_file(index)?;
+                let mut reader: Box<dyn Read + '_> = match job.content {
+                    Content::OwnFile => self.bundle.read_file(index)?,
+                    Content::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
+                    Content::Chunks(chunks) => Box::new(chunks),
+                    Content::None => bail!("no data was queued for \"{}\"", entry.path),
+                };
                 let mut file = File::create_new(&staged)
                     .with_context(|| format!("cannot create \"{}\"", staged.display()))?;
                 let mut hasher = Sha256::new();
@@ -596,6 +829,7 @@ impl Run<'_> {
             product_version: self.plan.product_version.clone(),
             installer_version: crate::INSTALLER_VERSION.into(),
             installed_at: self.plan.now.clone(),
+            signer: self.bundle.signer.map(|k| k.to_string()),
             entries,
             unknown: toml::Table::new(),
         }

@@ -19,16 +19,22 @@ pub mod error;
 pub mod executor;
 pub mod faults;
 pub mod gui;
+pub mod inspect;
 pub mod journal;
 pub mod location;
 pub mod lock;
+pub mod manifest;
+pub mod pack;
+pub mod packed;
 pub mod paths;
 pub mod plan;
 pub mod progress;
 pub mod receipt;
 pub mod recovery;
+pub mod signing;
 pub mod statements;
 pub mod target;
+pub mod trailer;
 pub mod wizard;
 
 /// The installer's own version, recorded in the config and the receipt.

@@ -63,6 +63,12 @@ pub enum Problem {
     Symlinked(RelPath),
     /// An upgrade would turn one of our folders into a file or back.
     KindChange(RelPath),
+    /// The earlier install came from an installer signed by `pinned`; this one is signed by
+    /// another key, or not at all.
+    SignerChanged {
+        pinned: String,
+        now: Option<String>,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -98,6 +104,15 @@ impl fmt::Display for Problem {
             Problem::KindChange(p) => write!(
                 f,
                 "\"{p}\" changes between file and folder in this version; uninstall the earlier version first"
+            ),
+            Problem::SignerChanged { pinned, now } => write!(
+                f,
+                "the installed product came from an installer signed by {pinned}, and this installer is {}; \
+                 an upgrade must be signed by the same key",
+                match now {
+                    Some(key) => format!("signed by {key}"),
+                    None => "not signed".to_string(),
+                }
             ),
         }
     }
@@ -228,6 +243,17 @@ pub fn plan(
             .and_then(|d| d.parent())
             .unwrap_or(&target.dir);
         problems.push(Problem::NotWritable(shown.to_path_buf()));
+    }
+
+    // A signed install pins its signer: only the same key may change the folder again.
+    if let Some(pinned) = previous.and_then(|p| p.receipt.signer.as_ref()) {
+        let now = bundle.signer.map(|k| k.to_string());
+        if now.as_ref() != Some(pinned) {
+            problems.push(Problem::SignerChanged {
+                pinned: pinned.clone(),
+                now,
+            });
+        }
     }
 
     let ours = |path: &RelPath| previous.and_then(|p| p.receipt.find(path));

@@ -19,6 +19,10 @@ pub struct Receipt {
     pub product_version: String,
     pub installer_version: String,
     pub installed_at: String,
+    /// The key that signed the installer, `ed25519:<hex>`, when it was signed: later installs
+    /// into this folder must be signed by the same key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
     #[serde(default, rename = "entry")]
     pub entries: Vec<ReceiptEntry>,
     /// Keys written by a newer ksn-setup, kept as they were.

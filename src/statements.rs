@@ -372,4 +372,17 @@ impl Catalog {
     pub fn iter(&self) -> impl Iterator<Item = &Statement> {
         self.statements.iter()
     }
+
+    /// Every file of the catalog by name, `statements.toml` included, as a packed bundle
+    /// carries them.
+    pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        files.insert("statements.toml".to_string(), self.index.clone());
+        for statement in &self.statements {
+            for text in statement.texts.values() {
+                files.insert(text.file.clone(), text.bytes.clone());
+            }
+        }
+        files
+    }
 }
