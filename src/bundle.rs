@@ -138,6 +138,20 @@ pub struct Bundle {
     pub answers: Option<PackedAnswers>,
     /// Who signed the packed installer, when it is signed and the signature checked out.
     pub signer: Option<PublicKey>,
+    /// Files ksn-setup adds to every install besides the payload (see
+    /// [`Bundle::add_maintenance_files`]), by path.
+    extras: Arc<BTreeMap<RelPath, Extra>>,
+}
+
+/// Where an added file's bytes come from.
+#[derive(Debug, Clone)]
+enum Extra {
+    Bytes(Arc<Vec<u8>>),
+    /// The first `len` bytes of a file: this program without any packed bundle.
+    Prefix {
+        path: PathBuf,
+        len: u64,
+    },
 }
 
 impl Bundle {
@@ -175,7 +189,103 @@ impl Bundle {
             origin,
             answers: None,
             signer: None,
+            extras: Arc::default(),
         })
+    }
+
+    /// Adds what the installed product needs after install: the statements (so the settings
+    /// can show the text they ask about) and, when `program` is given, the maintenance
+    /// program (this ksn-setup without its bundle) with a settings launcher. They are
+    /// ordinary entries from here on: staged, checked, recorded in the receipt, removed by
+    /// uninstall.
+    pub fn add_maintenance_files(&mut self, program: Option<&Path>) -> anyhow::Result<()> {
+        use crate::installed::{PROGRAM, SETTINGS_LAUNCHER, STATEMENTS_DIR};
+        let mut added: Vec<(RelPath, Extra, u32)> = Vec::new();
+        for (name, bytes) in self.statements.files() {
+            let path = RelPath::new(&format!("{STATEMENTS_DIR}/{name}"))?;
+            added.push((path, Extra::Bytes(Arc::new(bytes)), 0o644));
+        }
+        if let Some(program) = program {
+            let len = crate::trailer::locate(program)
+                .with_context(|| format!("program \"{}\"", program.display()))?
+                .program_len();
+            added.push((
+                RelPath::new(PROGRAM)?,
+                Extra::Prefix {
+                    path: program.to_path_buf(),
+                    len,
+                },
+                0o755,
+            ));
+            let launcher = format!(
+                "#!/bin/sh\n# Opens the {} settings: Kaspersky Security Network and more.\n\
+                 here=$(cd \"$(dirname \"$0\")/..\" && pwd)\n\
+                 exec \"$here/{PROGRAM}\" settings --dir \"$here\" \"$@\"\n",
+                self.product.name
+            );
+            added.push((
+                RelPath::new(SETTINGS_LAUNCHER)?,
+                Extra::Bytes(Arc::new(launcher.into_bytes())),
+                0o755,
+            ));
+        }
+        let mut entries = self.entries.clone();
+        let mut extras = (*self.extras).clone();
+        for (path, extra, mode) in added {
+            if self.entries.iter().any(|e| e.path == path) {
+                anyhow::bail!(
+                    "the payload has \"{path}\", which ksn-setup installs itself; remove it from the payload"
+                );
+            }
+            let (size, sha256) = match &extra {
+                Extra::Bytes(bytes) => {
+                    (bytes.len() as u64, Sha256::digest(bytes.as_slice()).into())
+                }
+                Extra::Prefix { path, len } => {
+                    let mut hasher = Sha256::new();
+                    let file = fs::File::open(path)
+                        .with_context(|| format!("cannot open \"{}\"", path.display()))?;
+                    let copied = std::io::copy(&mut file.take(*len), &mut hasher)
+                        .with_context(|| format!("cannot read \"{}\"", path.display()))?;
+                    if copied != *len {
+                        anyhow::bail!("\"{}\" is shorter than its headers say", path.display());
+                    }
+                    (*len, hasher.finalize().into())
+                }
+            };
+            entries.push(Entry {
+                path: path.clone(),
+                kind: EntryKind::File {
+                    size,
+                    sha256: Some(sha256),
+                },
+                mode,
+            });
+            extras.insert(path, extra);
+        }
+        // Sorting again moves indices: a packed bundle's data order follows by path.
+        let order_paths: Option<Vec<RelPath>> = self.packed().map(|(_, order)| {
+            order
+                .iter()
+                .map(|&i| self.entries[i].path.clone())
+                .collect()
+        });
+        self.entries = check_entries(entries)?;
+        if let (Some(paths), Source::Packed { packed, .. }) = (order_paths, &self.source) {
+            let index_of: BTreeMap<&RelPath, usize> = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (&e.path, i))
+                .collect();
+            let order = paths.iter().map(|p| index_of[p]).collect();
+            self.source = Source::Packed {
+                packed: Arc::clone(packed),
+                order: Arc::new(order),
+            };
+        }
+        self.extras = Arc::new(extras);
+        Ok(())
     }
 
     /// Opens the bundle a run uses. `trust`, when set, must have signed it: a payload folder
@@ -287,6 +397,7 @@ impl Bundle {
             origin: format!("packed installer {shown}"),
             answers: manifest.answers.clone(),
             signer: packed.signer,
+            extras: Arc::default(),
             source: Source::Packed {
                 packed: Arc::new(packed),
                 order: Arc::new(order),
@@ -405,6 +516,15 @@ impl Bundle {
     /// A reader over the bytes of file entry `index`.
     pub fn read_file(&self, index: usize) -> anyhow::Result<Box<dyn Read + Send + '_>> {
         let entry = &self.entries[index];
+        match self.extras.get(&entry.path) {
+            Some(Extra::Bytes(bytes)) => return Ok(Box::new(bytes.as_slice())),
+            Some(Extra::Prefix { path, len }) => {
+                let file = fs::File::open(path)
+                    .with_context(|| format!("cannot open \"{}\"", path.display()))?;
+                return Ok(Box::new(file.take(*len)));
+            }
+            None => {}
+        }
         match &self.source {
             Source::Embedded => {
                 let found = embedded::PAYLOAD

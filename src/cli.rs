@@ -48,6 +48,82 @@ enum Command {
     Verify(VerifyArgs),
     /// Make an ed25519 key pair for signing installers (FILE and FILE.pub, PEM).
     Keygen(KeygenArgs),
+    /// Kaspersky Security Network participation of an installed product: status, agree, decline.
+    Ksn(KsnArgs),
+    /// Open the product's settings window (Security settings → Kaspersky Security Network).
+    Settings(DirArgs),
+    /// Check every installed file against the receipt and restore missing or changed ones.
+    Repair(RepairArgs),
+    /// Remove exactly what was installed, and the folders left empty.
+    Uninstall(UninstallArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct DirArgs {
+    /// The install folder [default: /opt/ksn-demo as root, ~/.local/share/ksn-demo otherwise].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct KsnArgs {
+    #[command(subcommand)]
+    action: KsnAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum KsnAction {
+    /// Show whether the product participates, who decided, when, and to which statement.
+    Status {
+        #[command(flatten)]
+        dir: DirArgs,
+        /// Print JSON instead of sentences.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Participate: shows the KSN Statement and asks; scripts prove which text they showed
+    /// with --accept-statement.
+    Agree {
+        #[command(flatten)]
+        dir: DirArgs,
+        /// The SHA-256 of the KSN Statement text accepted (see `ksn status`); required without
+        /// a terminal, and checked against the installed text.
+        #[arg(long, value_name = "SHA256")]
+        accept_statement: Option<String>,
+        /// Language of the statement shown and recorded [default: the earlier record's].
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: Option<LangArg>,
+    },
+    /// Stop participating, at once.
+    Decline {
+        #[command(flatten)]
+        dir: DirArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+struct RepairArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// Restore from this packed installer [default: this program's own bundle].
+    #[arg(long, value_name = "FILE", conflicts_with = "payload")]
+    installer: Option<PathBuf>,
+    /// Restore from this product tree.
+    #[arg(long, value_name = "DIR")]
+    payload: Option<PathBuf>,
+    /// Only report what is damaged; change nothing (exit 1 when something is).
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct UninstallArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// Also remove the config and the consent log (kept by default: they are the record of
+    /// your choices, and a reinstall finds your settings).
+    #[arg(long)]
+    remove_config: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -117,7 +193,7 @@ enum KsnArg {
     Decline,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LangArg {
     En,
     Ru,
@@ -221,6 +297,10 @@ pub fn main() -> ExitCode {
         Some(Command::Inspect(args)) => (run_inspect(args), None),
         Some(Command::Verify(args)) => (run_verify(args), None),
         Some(Command::Keygen(args)) => (run_keygen(args), None),
+        Some(Command::Ksn(args)) => (run_ksn(args), None),
+        Some(Command::Settings(args)) => (crate::settings::run(&dir_of(&args)), None),
+        Some(Command::Repair(args)) => (run_repair(args), None),
+        Some(Command::Uninstall(args)) => (run_uninstall(args), None),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),
@@ -263,8 +343,17 @@ fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
     } = args;
     let trust = signing::trust(trusted_key.as_deref()).map_err(BadInput)?;
     let choice = payload_choice(payload.as_deref(), installer.as_deref());
-    let bundle =
+    let mut bundle =
         Bundle::open_for_run(choice, statements.as_deref(), trust.as_ref()).map_err(BadInput)?;
+    // The product gets its statements, and, from an installer (not a bare payload folder, an
+    // image for testing and benchmarks), the maintenance program with its settings launcher.
+    let program = match payload {
+        Some(_) => None,
+        None => Some(std::env::current_exe().context("cannot find this program's own file")?),
+    };
+    bundle
+        .add_maintenance_files(program.as_deref())
+        .map_err(BadInput)?;
     let file = match (&answers, &bundle.answers) {
         (Some(_), Some(packed)) => {
             return Err(BadInput(anyhow::anyhow!(
@@ -554,6 +643,254 @@ fn run_keygen(args: KeygenArgs) -> anyhow::Result<ExitStatus> {
         signing::fingerprint(&files.key),
         files.secret.display(),
         files.public.display()
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn dir_of(args: &DirArgs) -> PathBuf {
+    args.dir.clone().unwrap_or_else(answers::default_dir)
+}
+
+fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
+    use crate::installed::{InstalledProduct, KsnState};
+    use crate::ksn_change::{self, ChangeOutcome, ChangeRequest};
+    match args.action {
+        KsnAction::Status { dir, json } => {
+            let dir = dir_of(&dir);
+            let installed = InstalledProduct::open(&dir)?;
+            let language = installed.ksn_record().statement_language;
+            let status = installed.ksn_status(language);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status).expect("status serialises")
+                );
+                return Ok(ExitStatus::Success);
+            }
+            let record = &status.record;
+            let state = match status.state {
+                KsnState::On => "on: the product participates in Kaspersky Security Network",
+                KsnState::Off => "off: declined",
+                KsnState::Undecided => "off: no decision yet",
+                KsnState::NeedsConsent => {
+                    "off until the new KSN Statement is accepted (ksn-setup ksn agree)"
+                }
+            };
+            println!("KSN: {state}");
+            if let (Some(by), Some(at)) = (record.decided_by, &record.decided_at) {
+                println!(
+                    "Decided by: {}{} on {at}",
+                    by.as_str(),
+                    if record.locked { ", locked" } else { "" }
+                );
+            }
+            if record.decision == crate::consent::Decision::Agreed {
+                println!(
+                    "Agreed to: KSN Statement {} ({}), sha256:{}",
+                    record.statement_version, record.statement_language, record.statement_sha256
+                );
+            }
+            println!(
+                "Installed statement: KSN Statement {} ({}), sha256:{}\n  {}",
+                status.statement_version,
+                status.statement_language,
+                status.statement_sha256,
+                dir.join(crate::installed::STATEMENTS_DIR)
+                    .join(
+                        &installed
+                            .ksn_statement()
+                            .text(status.statement_language)
+                            .1
+                            .file
+                    )
+                    .display()
+            );
+            Ok(ExitStatus::Success)
+        }
+        KsnAction::Decline { dir } => {
+            let dir = dir_of(&dir);
+            let installed = InstalledProduct::open(&dir)?;
+            let request = ChangeRequest {
+                participate: false,
+                accepted_sha256: None,
+                language: installed.ksn_record().statement_language,
+            };
+            match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
+                ChangeOutcome::Changed(_) => println!(
+                    "KSN is off: the product no longer participates in Kaspersky Security Network."
+                ),
+                ChangeOutcome::Unchanged(_) => println!("KSN was already off; nothing changed."),
+            }
+            Ok(ExitStatus::Success)
+        }
+        KsnAction::Agree {
+            dir,
+            accept_statement,
+            lang,
+        } => {
+            let dir = dir_of(&dir);
+            let installed = InstalledProduct::open(&dir)?;
+            let language = lang
+                .map(Language::from)
+                .unwrap_or(installed.ksn_record().statement_language);
+            let statement = installed.ksn_statement();
+            let (shown, text) = statement.text(language);
+            let accepted = match accept_statement {
+                Some(sha) => Some(sha),
+                None if std::io::stdin().is_terminal() => {
+                    println!(
+                        "{} (version {}, {shown})\n\n{}\n",
+                        statement.title(shown),
+                        statement.version,
+                        text.reflowed()
+                    );
+                    print!("Type \"yes\" to agree to participate in Kaspersky Security Network: ");
+                    use std::io::Write as _;
+                    std::io::stdout().flush()?;
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    if line.trim() != "yes" {
+                        println!("Not agreed; nothing changed.");
+                        return Ok(ExitStatus::Cancelled);
+                    }
+                    Some(text.sha256.clone())
+                }
+                None => None,
+            };
+            let request = ChangeRequest {
+                participate: true,
+                accepted_sha256: accepted,
+                language: shown,
+            };
+            match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
+                ChangeOutcome::Changed(record) => println!(
+                    "KSN is on: the product participates in Kaspersky Security Network \
+                     (KSN Statement {}, {}).",
+                    record.statement_version, record.statement_language
+                ),
+                ChangeOutcome::Unchanged(_) => println!("KSN was already on; nothing changed."),
+            }
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+/// The bundle a repair restores from, with the files ksn-setup adds to every install.
+fn maintenance_bundle(
+    payload: Option<&std::path::Path>,
+    installer: Option<&std::path::Path>,
+) -> anyhow::Result<Bundle> {
+    let choice = payload_choice(payload, installer);
+    let mut bundle = Bundle::open_for_run(choice, None, None).map_err(BadInput)?;
+    let program = match payload {
+        Some(_) => None,
+        None => Some(std::env::current_exe().context("cannot find this program's own file")?),
+    };
+    bundle
+        .add_maintenance_files(program.as_deref())
+        .map_err(BadInput)?;
+    Ok(bundle)
+}
+
+fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
+    use crate::installed::InstalledProduct;
+    use crate::maintenance;
+    let dir = dir_of(&args.dir);
+    let installed = InstalledProduct::open(&dir)?;
+    let bundle = maintenance_bundle(args.payload.as_deref(), args.installer.as_deref())?;
+    let now = now_rfc3339();
+    if args.check {
+        return Ok(match maintenance::plan_repair(&installed, &bundle, &now)? {
+            None => {
+                println!("Nothing to repair: every installed file matches the receipt.");
+                ExitStatus::Success
+            }
+            Some(plan) => {
+                for (path, damage) in &plan.damaged {
+                    println!("damaged: {path} ({damage})");
+                }
+                ExitStatus::Failed
+            }
+        });
+    }
+    let console = Console::start(None, std::io::stderr().is_terminal())?;
+    let reporter = console.reporter();
+    let cancel = AtomicBool::new(false);
+    let mut damaged = Vec::new();
+    let result = executor::maintain(
+        &dir,
+        Some(&bundle),
+        || {
+            let installed = InstalledProduct::open(&dir)?;
+            Ok(
+                maintenance::plan_repair(&installed, &bundle, &now)?.map(|plan| {
+                    damaged = plan.damaged;
+                    plan.work
+                }),
+            )
+        },
+        &reporter,
+        &cancel,
+    );
+    drop(reporter);
+    console.finish();
+    if result?.is_none() {
+        println!("Nothing to repair: every installed file matches the receipt.");
+        return Ok(ExitStatus::Success);
+    }
+    for (path, damage) in &damaged {
+        println!("restored: {path} (was {damage})");
+    }
+    println!("Repaired {} paths in {}.", damaged.len(), dir.display());
+    Ok(ExitStatus::Success)
+}
+
+fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
+    use crate::installed::InstalledProduct;
+    use crate::maintenance::{self, Records};
+    let dir = dir_of(&args.dir);
+    let records = if args.remove_config {
+        Records::Remove
+    } else {
+        Records::Keep
+    };
+    InstalledProduct::open(&dir)?;
+    let console = Console::start(None, std::io::stderr().is_terminal())?;
+    let reporter = console.reporter();
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&cancel))
+            .context("cannot set up signal handling")?;
+    }
+    let now = now_rfc3339();
+    let result = executor::maintain(
+        &dir,
+        None,
+        || {
+            let installed = InstalledProduct::open(&dir)?;
+            Ok(Some(maintenance::plan_uninstall(&installed, records, &now)))
+        },
+        &reporter,
+        &cancel,
+    );
+    drop(reporter);
+    console.finish();
+    result?;
+    // The folder lock and .ksn-setup go too, and the folder itself when nothing is left.
+    let _ = recovery::recover(&dir, &Reporter::silent());
+    let left = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+    println!(
+        "Uninstalled from {}.{}",
+        dir.display(),
+        match (records, left) {
+            (_, 0) => String::new(),
+            (Records::Keep, _) => format!(
+                " Kept {} and {} (the record of your choices) and anything you added.",
+                crate::config::PATH,
+                crate::config::CONSENT_LOG
+            ),
+            (Records::Remove, _) => " Kept the files you added.".to_string(),
+        }
     );
     Ok(ExitStatus::Success)
 }

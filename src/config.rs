@@ -121,6 +121,20 @@ pub fn render(previous: Option<&ExistingConfig>, values: &ConfigValues<'_>) -> S
     doc.to_string()
 }
 
+/// The config with only its `[ksn]` table replaced: a KSN change after install touches
+/// nothing else (the user's settings and comments stay as they are).
+pub fn replace_ksn(text: &str, ksn: &KsnRecord) -> Result<String, toml_edit::TomlError> {
+    let mut doc: DocumentMut = text.parse()?;
+    let mut table = to_table(ksn);
+    if let Some(old) = doc.get("ksn").and_then(Item::as_table) {
+        // Keep the table's place and comments.
+        table.decor_mut().clone_from(old.decor());
+        table.set_position(old.position().unwrap_or_default());
+    }
+    doc.insert("ksn", Item::Table(table));
+    Ok(doc.to_string())
+}
+
 /// A serialisable record as a TOML table.
 fn to_table<T: Serialize>(value: &T) -> Table {
     let text = toml::to_string(value).expect("records serialise to TOML");

@@ -114,13 +114,107 @@ pub fn install(
         return Err(e);
     }
 
-    let paths = TxnPaths::new(&target_dir);
+    let work = Work::install(&current);
+    let result = run_journaled(&target_dir, &created, &work, Some(bundle), reporter, cancel);
+    drop(lock);
+    result?;
+    Ok(Installed {
+        plan: current,
+        recovered,
+    })
+}
+
+/// What one transaction does: its operations and the records they write. An install makes it
+/// from its plan; the maintenance commands (a KSN change, repair, uninstall) make their own.
+#[derive(Debug, Clone)]
+pub struct Work {
+    /// `install`, `ksn-change`, `repair`, `uninstall`: in the journal and in messages.
+    pub kind: String,
+    pub ops: Vec<Op>,
+    /// The config text `Op::WriteConfig` writes.
+    pub config_text: String,
+    /// The line `Op::AppendConsentLog` appends.
+    pub consent_line: Option<String>,
+    /// The KSN decision the config records, for messages.
+    pub decision: Option<crate::consent::Decision>,
+    /// For the receipt `Op::WriteReceipt` writes.
+    pub product_name: String,
+    pub product_version: String,
+    pub now: String,
+    /// Payload files the operations install.
+    pub files: u64,
+}
+
+impl Work {
+    pub fn install(plan: &Plan) -> Work {
+        Work {
+            kind: "install".into(),
+            ops: plan.ops.clone(),
+            config_text: plan.config_text.clone(),
+            consent_line: plan.consent_line.clone(),
+            decision: Some(plan.ksn.record.decision),
+            product_name: plan.product_name.clone(),
+            product_version: plan.product_version.clone(),
+            now: plan.now.clone(),
+            files: plan.files,
+        }
+    }
+
+    /// What `kind` says in messages: "install", "repair", "KSN change".
+    fn noun(&self) -> &str {
+        match self.kind.as_str() {
+            "ksn-change" => "change",
+            other => other,
+        }
+    }
+}
+
+/// Runs a maintenance transaction on an installed folder: takes the folder lock, recovers an
+/// interrupted run, makes the work under the lock (so it is made from what is on disk now),
+/// and runs it like an install. `make` may refuse with an error, or find nothing to do
+/// (`None`); nothing is written then.
+pub fn maintain(
+    dir: &Path,
+    bundle: Option<&Bundle>,
+    make: impl FnOnce() -> anyhow::Result<Option<Work>>,
+    reporter: &Reporter,
+    cancel: &AtomicBool,
+) -> anyhow::Result<Option<Work>> {
+    if !durable::exists(&dir.join(crate::receipt::PATH)) {
+        bail!(
+            "\"{}\" holds no installed product (no {})",
+            dir.display(),
+            crate::receipt::PATH
+        );
+    }
+    reporter.phase(Phase::Preparing);
+    let lock = FolderLock::acquire(dir)?;
+    recovery::recover_locked(dir, reporter)?;
+    let Some(work) = make()? else {
+        return Ok(None);
+    };
+    let result = run_journaled(dir, &[], &work, bundle, reporter, cancel);
+    drop(lock);
+    result.map(|()| Some(work))
+}
+
+/// The journaled part of every transaction, run while the caller holds the folder lock:
+/// `begin` record, the operations, `commit`; on an error or a cancel, the rollback.
+fn run_journaled(
+    target_dir: &Path,
+    created: &[std::path::PathBuf],
+    work: &Work,
+    bundle: Option<&Bundle>,
+    reporter: &Reporter,
+    cancel: &AtomicBool,
+) -> anyhow::Result<()> {
+    let paths = TxnPaths::new(target_dir);
     let begin = Begin {
         format: 1,
-        kind: "install".into(),
-        target: target_dir.clone(),
-        created_dirs: created.clone(),
-        ops: current.ops.clone(),
+        kind: work.kind.clone(),
+        target: target_dir.to_path_buf(),
+        created_dirs: created.to_vec(),
+        ops: work.ops.clone(),
     };
     let mut journal = match Journal::begin(&paths, &begin) {
         Ok(j) => j,
@@ -130,7 +224,7 @@ pub fn install(
                 installing: false,
                 committed: false,
             };
-            let _ = journal::rollback(&target_dir, &state);
+            let _ = journal::rollback(target_dir, &state);
             return Err(e).context("cannot start the transaction journal");
         }
     };
@@ -138,7 +232,7 @@ pub fn install(
 
     let mut run = Run {
         bundle,
-        plan: &current,
+        work,
         paths: &paths,
         reporter,
         cancel,
@@ -149,17 +243,13 @@ pub fn install(
     match result {
         Ok(()) => {
             drop(journal);
-            if let Err(e) = journal::finish(&target_dir) {
+            if let Err(e) = journal::finish(target_dir) {
                 reporter.notice(format!(
-                    "installed, but the transaction folder could not be cleaned: {e}"
+                    "done, but the transaction folder could not be cleaned: {e}"
                 ));
             }
             reporter.phase(Phase::Done);
-            drop(lock);
-            Ok(Installed {
-                plan: current,
-                recovered,
-            })
+            Ok(())
         }
         Err(error) => {
             reporter.phase(Phase::RollingBack);
@@ -170,14 +260,15 @@ pub fn install(
                 installing,
                 committed: false,
             };
-            let outcome = journal::rollback(&target_dir, &state);
-            drop(lock);
-            match outcome {
+            match journal::rollback(target_dir, &state) {
                 Ok(done) => {
                     for step in &done {
                         reporter.step(format!("rollback: {step}"));
                     }
-                    Err(error.context("the install was rolled back; the folder is as it was"))
+                    Err(error.context(format!(
+                        "the {} was rolled back; the folder is as it was",
+                        work.noun()
+                    )))
                 }
                 Err(incomplete) => {
                     Err(anyhow::Error::new(incomplete).context(format!("{error:#}")))
@@ -311,8 +402,9 @@ impl StageProgress {
 }
 
 struct Run<'a> {
-    bundle: &'a Bundle,
-    plan: &'a Plan,
+    /// The payload; only work that stages or writes a receipt has one.
+    bundle: Option<&'a Bundle>,
+    work: &'a Work,
     paths: &'a TxnPaths,
     reporter: &'a Reporter,
     cancel: &'a AtomicBool,
@@ -320,11 +412,11 @@ struct Run<'a> {
     hashes: Vec<Option<[u8; 32]>>,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
     fn all(&mut self, journal: &mut Journal, installing: &mut bool) -> anyhow::Result<()> {
         faults::hit("begin")?;
-        let total = self.plan.ops.len();
-        for (index, op) in self.plan.ops.iter().enumerate() {
+        let total = self.work.ops.len();
+        for (index, op) in self.work.ops.iter().enumerate() {
             self.check_cancel()?;
             if matches!(op, Op::Install { .. }) && !*installing {
                 journal
@@ -347,6 +439,12 @@ impl Run<'_> {
         // Committed: from here nothing may roll back, so only a kill or a pause can act here.
         let _ = faults::hit("after-commit");
         Ok(())
+    }
+
+    /// The payload of work that stages or writes a receipt; such work always has one.
+    fn bundle(&self) -> &'a Bundle {
+        self.bundle
+            .expect("only work with a bundle stages files or writes a receipt")
     }
 
     fn check_cancel(&self) -> anyhow::Result<()> {
@@ -374,7 +472,7 @@ impl Run<'_> {
                 let path = self.paths.config();
                 replace_record(
                     &path,
-                    self.plan.config_text.as_bytes(),
+                    self.work.config_text.as_bytes(),
                     *replaces,
                     &backup,
                     "config-temp",
@@ -383,7 +481,10 @@ impl Run<'_> {
                 self.reporter.step(format!(
                     "wrote {} (KSN decision: {}), synced",
                     crate::config::PATH,
-                    self.plan.ksn.record.decision.as_str()
+                    self.work
+                        .decision
+                        .map(|d| d.as_str())
+                        .unwrap_or("unchanged")
                 ));
             }
             Op::AppendConsentLog { previous_len } => {
@@ -392,7 +493,7 @@ impl Run<'_> {
                 if now != *previous_len {
                     bail!("\"{}\" changed while installing", path.display());
                 }
-                let line = self.plan.consent_line.as_deref().unwrap_or_default();
+                let line = self.work.consent_line.as_deref().unwrap_or_default();
                 durable::append_synced(&path, line.as_bytes(), 0o644)
                     .with_context(|| format!("cannot append to \"{}\"", path.display()))?;
                 faults::hit("consent-log")?;
@@ -407,7 +508,7 @@ impl Run<'_> {
                 durable::sync_filesystem(target).context("cannot sync the staged files to disk")?;
                 faults::hit("staged")?;
                 self.reporter
-                    .step(format!("staged {} files, synced", self.plan.files));
+                    .step(format!("staged {} files, synced", self.work.files));
             }
             Op::Install {
                 path,
@@ -433,8 +534,7 @@ impl Run<'_> {
                 let dest = path.under(target);
                 fs::rename(&dest, &backup)
                     .with_context(|| format!("cannot remove \"{}\"", dest.display()))?;
-                self.reporter
-                    .step(format!("removed {path} (not in this version)"));
+                self.reporter.step(format!("removed {path}"));
             }
             Op::RemoveObsoleteDir { path, .. } => {
                 let dir = path.under(target);
@@ -443,7 +543,7 @@ impl Run<'_> {
                     // It holds files the user added: keep it and them.
                     Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
                         self.reporter.notice(format!(
-                            "kept folder {path}: it holds files that are not ours"
+                            "kept folder {path}: it still holds files ksn-setup did not install (or was asked to keep)"
                         ))
                     }
                     Err(e) => {
@@ -477,15 +577,25 @@ impl Run<'_> {
     /// and hands each file to the workers as it comes out, whole when small, in chunks when
     /// large, through bounded queues, so memory stays bounded whatever the payload size.
     fn stage(&mut self) -> anyhow::Result<()> {
-        let files_total = self
-            .bundle
-            .entries
-            .iter()
-            .filter(|e| e.kind != EntryKind::Dir)
-            .count() as u64;
+        let bundle = self.bundle();
+        // Only what the work installs: everything for an install, what is damaged for a repair.
+        let mut wanted = vec![false; bundle.entries.len()];
+        for op in &self.work.ops {
+            if let Op::Install { entry, .. } = op {
+                wanted[*entry] = true;
+            }
+        }
+        let wanted = &wanted;
+        let files_total = wanted.iter().filter(|w| **w).count() as u64;
         let progress = StageProgress {
             files_total,
-            bytes_total: self.bundle.payload_bytes(),
+            bytes_total: bundle
+                .entries
+                .iter()
+                .zip(wanted)
+                .filter(|(_, w)| **w)
+                .map(|(e, _)| e.size())
+                .sum(),
             files_done: AtomicU64::new(0),
             bytes_done: AtomicU64::new(0),
             started: std::time::Instant::now(),
@@ -505,16 +615,9 @@ impl Run<'_> {
             .unwrap_or(2)
             .clamp(2, 8);
 
-        let staged: Vec<(usize, Option<[u8; 32]>)> = match self.bundle.packed() {
+        let staged: Vec<(usize, Option<[u8; 32]>)> = match bundle.packed() {
             None => {
-                let work: Vec<usize> = self
-                    .bundle
-                    .entries
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| e.kind != EntryKind::Dir)
-                    .map(|(i, _)| i)
-                    .collect();
+                let work: Vec<usize> = (0..bundle.entries.len()).filter(|&i| wanted[i]).collect();
                 let next = AtomicUsize::new(0);
                 let next_job = || {
                     let slot = next.fetch_add(1, Ordering::Relaxed);
@@ -545,7 +648,7 @@ impl Run<'_> {
                 let decode_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
                 let staged = std::thread::scope(|scope| {
                     let decoder = scope.spawn(|| {
-                        if let Err(e) = self.decode(packed, order, job_tx, &failed) {
+                        if let Err(e) = self.decode(packed, order, wanted, job_tx, &failed) {
                             failed.store(true, Ordering::Relaxed);
                             *decode_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
                         }
@@ -572,15 +675,16 @@ impl Run<'_> {
         if let Some(error) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(error);
         }
-        self.hashes = vec![None; self.bundle.entries.len()];
+        self.hashes = vec![None; bundle.entries.len()];
         for (index, hash) in staged {
             self.hashes[index] = hash;
         }
         if self
             .hashes
             .iter()
-            .zip(&self.bundle.entries)
-            .any(|(h, e)| matches!(e.kind, EntryKind::File { .. }) && h.is_none())
+            .zip(&bundle.entries)
+            .zip(wanted)
+            .any(|((h, e), w)| *w && matches!(e.kind, EntryKind::File { .. }) && h.is_none())
         {
             bail!("staging ended before every file was written");
         }
@@ -611,7 +715,7 @@ impl Run<'_> {
             match result {
                 Ok(hash) => {
                     mine.push((index, hash));
-                    progress.file_done(self.reporter, &self.bundle.entries[index]);
+                    progress.file_done(self.reporter, &self.bundle().entries[index]);
                 }
                 Err(e) => {
                     fail(e);
@@ -628,18 +732,25 @@ impl Run<'_> {
         &self,
         packed: &crate::packed::Packed,
         order: &[usize],
+        wanted: &[bool],
         jobs: std::sync::mpsc::SyncSender<Job>,
         failed: &AtomicBool,
     ) -> anyhow::Result<()> {
-        for (index, entry) in self.bundle.entries.iter().enumerate() {
-            if matches!(entry.kind, EntryKind::Symlink { .. }) {
-                let job = Job {
-                    index,
-                    content: Content::None,
-                };
-                if jobs.send(job).is_err() {
-                    return Ok(());
-                }
+        let bundle = self.bundle();
+        let in_data: std::collections::BTreeSet<usize> = order.iter().copied().collect();
+        for (index, entry) in bundle.entries.iter().enumerate() {
+            if !wanted[index] {
+                continue;
+            }
+            // Symlinks have no data; files outside the data (the maintenance program and the
+            // statements ksn-setup adds itself) are read by the worker.
+            let content = match entry.kind {
+                EntryKind::Symlink { .. } => Content::None,
+                EntryKind::File { .. } if !in_data.contains(&index) => Content::OwnFile,
+                _ => continue,
+            };
+            if jobs.send(Job { index, content }).is_err() {
+                return Ok(());
             }
         }
         let mut decoder = packed.decoder()?;
@@ -650,8 +761,21 @@ impl Run<'_> {
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(Cancelled.into());
             }
-            let entry = &self.bundle.entries[index];
+            let entry = &bundle.entries[index];
             let size = entry.size();
+            if !wanted[index] {
+                // A repair restores only some files; the stream still has to be read past
+                // the others.
+                let copied = std::io::copy(&mut (&mut decoder).take(size), &mut std::io::sink())
+                    .with_context(|| crate::bundle::damaged(&entry.path))?;
+                if copied != size {
+                    bail!(
+                        "{}: the data ends early",
+                        crate::bundle::damaged(&entry.path)
+                    );
+                }
+                continue;
+            }
             if size <= WHOLE_FILE_MAX {
                 let mut bytes = vec![0u8; size as usize];
                 decoder
@@ -708,7 +832,7 @@ impl Run<'_> {
 
     fn stage_one(&self, job: Job, buffer: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {
         let index = job.index;
-        let entry = &self.bundle.entries[index];
+        let entry = &self.bundle().entries[index];
         let staged = self.paths.staged(index);
         match &entry.kind {
             EntryKind::Symlink { target } => {
@@ -718,7 +842,7 @@ impl Run<'_> {
             }
             EntryKind::File { size, sha256 } => {
                 let mut reader: Box<dyn Read + '_> = match job.content {
-                    Content::OwnFile => self.bundle.read_file(index)?,
+                    Content::OwnFile => self.bundle().read_file(index)?,
                     Content::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
                     Content::Chunks(chunks) => Box::new(chunks),
                     Content::None => bail!("no data was queued for \"{}\"", entry.path),
@@ -778,7 +902,7 @@ impl Run<'_> {
 
     fn receipt(&self) -> Receipt {
         let mut entries: Vec<ReceiptEntry> = self
-            .bundle
+            .bundle()
             .entries
             .iter()
             .enumerate()
@@ -825,11 +949,11 @@ impl Run<'_> {
         }
         Receipt {
             format: receipt::FORMAT,
-            product_name: self.plan.product_name.clone(),
-            product_version: self.plan.product_version.clone(),
+            product_name: self.work.product_name.clone(),
+            product_version: self.work.product_version.clone(),
             installer_version: crate::INSTALLER_VERSION.into(),
-            installed_at: self.plan.now.clone(),
-            signer: self.bundle.signer.map(|k| k.to_string()),
+            installed_at: self.work.now.clone(),
+            signer: self.bundle().signer.map(|k| k.to_string()),
             entries,
             unknown: toml::Table::new(),
         }

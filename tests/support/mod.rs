@@ -144,16 +144,33 @@ pub fn assert_same_tree(
     }
 }
 
-/// The installed tree without the installer's own records.
+/// The installed tree without the installer's own records and what it adds to every install
+/// (the statements, and from an installer the maintenance program and settings launcher).
 pub fn payload_part(tree: &BTreeMap<String, Node>) -> BTreeMap<String, Node> {
-    tree.iter()
+    let mut part: BTreeMap<String, Node> = tree
+        .iter()
         .filter(|(p, _)| {
             !p.starts_with(".ksn-setup")
                 && p.as_str() != "etc/product.toml"
                 && p.as_str() != "etc/consent-log.jsonl"
+                && !is_added_by_setup(p)
         })
         .map(|(p, n)| (p.clone(), n.clone()))
-        .collect()
+        .collect();
+    // `lib` and `bin` may have been made only for what ksn-setup adds.
+    for dir in ["lib", "bin"] {
+        let prefix = format!("{dir}/");
+        if !part.keys().any(|k| k.starts_with(&prefix)) {
+            part.remove(dir);
+        }
+    }
+    part
+}
+
+/// Whether an installed path is one ksn-setup adds itself: `lib/ksn-setup/…` (statements,
+/// maintenance program) and `bin/ksn-settings`, with the folders made for them.
+pub fn is_added_by_setup(path: &str) -> bool {
+    path == "lib/ksn-setup" || path.starts_with("lib/ksn-setup/") || path == "bin/ksn-settings"
 }
 
 /// Writes a small payload tree of `files` files, content varied by `version`.
