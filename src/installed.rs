@@ -32,6 +32,8 @@ pub struct InstalledProduct {
     /// The statements installed with the product; the built-in ones for an install made by a
     /// ksn-setup that did not install them.
     pub statements: Catalog,
+    /// Why the installed statements could not be read, when they could not.
+    pub statements_damaged: Option<String>,
     /// The consent log's length, for the journal.
     pub consent_log_len: Option<u64>,
     /// The last consent-log line, if the log is readable.
@@ -110,15 +112,24 @@ impl InstalledProduct {
             );
         }
         let statements_dir = dir.join(STATEMENTS_DIR);
-        let statements = if statements_dir.join("statements.toml").is_file() {
-            Catalog::from_dir(&statements_dir).with_context(|| {
+        let installed_statements = if statements_dir.exists() {
+            Some(Catalog::from_dir(&statements_dir).map_err(|e| {
                 format!(
-                    "the installed statements in \"{}\"",
+                    "the installed statements in \"{}\" are damaged ({e:#}); repair the install",
                     statements_dir.display()
                 )
-            })?
+            }))
         } else {
-            crate::bundle::Bundle::open(None, None)?.statements
+            None
+        };
+        let (statements, statements_damaged) = match installed_statements {
+            Some(Ok(catalog)) => (catalog, None),
+            // An install by a ksn-setup that did not install them, or damaged ones (repair
+            // still has to be able to read the receipt): the built-in ones stand in.
+            other => (
+                crate::bundle::Bundle::open(None, None)?.statements,
+                other.and_then(Result::err),
+            ),
         };
         let log_path = dir.join(config::CONSENT_LOG);
         let consent_log_len = std::fs::symlink_metadata(&log_path).ok().map(|m| m.len());
@@ -136,6 +147,7 @@ impl InstalledProduct {
             receipt,
             config,
             statements,
+            statements_damaged,
             consent_log_len,
             last_log_line,
         })

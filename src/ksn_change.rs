@@ -39,6 +39,8 @@ pub enum ChangeError {
         participate: bool,
         at: Option<String>,
     },
+    #[error("{0}")]
+    StatementsDamaged(String),
     #[error(
         "agreeing needs the KSN Statement shown first: its text is in the settings window and \
          `ksn-setup ksn agree` shows it; scripts pass --accept-statement with the SHA-256 of the \
@@ -69,6 +71,11 @@ pub fn plan_change(
             participate: current.participate,
             at: current.decided_at.clone(),
         });
+    }
+    if request.participate
+        && let Some(problem) = &installed.statements_damaged
+    {
+        return Err(ChangeError::StatementsDamaged(problem.clone()));
     }
     let status = installed.ksn_status(request.language);
     let already = match status.state {

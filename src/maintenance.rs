@@ -128,7 +128,16 @@ pub fn plan_repair(
             match (&bundled.kind, entry.kind) {
                 (EntryKind::Dir, ReceiptKind::Dir) => true,
                 (EntryKind::File { sha256, .. }, ReceiptKind::File) => {
-                    sha256.map(hex::encode) == entry.sha256 && bundled.mode == entry.mode
+                    // A payload folder's files are hashed only when read.
+                    let sha256 = match sha256 {
+                        Some(known) => Some(hex::encode(known)),
+                        None => bundle.read_file(i).ok().and_then(|mut r| {
+                            let mut hasher = Sha256::new();
+                            std::io::copy(&mut r, &mut hasher).ok()?;
+                            Some(hex::encode(hasher.finalize()))
+                        }),
+                    };
+                    sha256 == entry.sha256 && bundled.mode == entry.mode
                 }
                 (EntryKind::Symlink { target }, ReceiptKind::Symlink) => {
                     Some(target.as_str()) == entry.target.as_deref()

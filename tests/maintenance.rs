@@ -1,0 +1,362 @@
+//! After install, from a terminal: `ksn status|agree|decline`, `repair`, `uninstall`, run on
+//! real installed trees by the built binary.
+
+mod support;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use support::*;
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    ksn_setup()
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ksn-setup")
+}
+
+fn status_json(dir: &Path) -> serde_json::Value {
+    let out = run(&["ksn", "status", "--json"], dir);
+    assert_ok(&out);
+    serde_json::from_slice(&out.stdout).expect("status is JSON")
+}
+
+fn ksn_table(dir: &Path) -> toml::Table {
+    read_toml(&dir.join("etc/product.toml"))["ksn"]
+        .as_table()
+        .unwrap()
+        .clone()
+}
+
+fn records(dir: &Path) -> (String, String) {
+    (
+        fs::read_to_string(dir.join("etc/product.toml")).unwrap(),
+        fs::read_to_string(dir.join("etc/consent-log.jsonl")).unwrap(),
+    )
+}
+
+#[test]
+fn ksn_can_be_turned_on_and_off_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("product");
+    assert_ok(&install(&dir, &[]));
+    let status = status_json(&dir);
+    assert_eq!(status["state"], "undecided");
+    assert_eq!(status["participate"], false);
+    let sha = status["statement_sha256"].as_str().unwrap().to_string();
+    assert_eq!(
+        sha,
+        sha256_hex(&fs::read(dir.join("lib/ksn-setup/statements/ksn.en.txt")).unwrap()),
+        "the status names the installed text's SHA-256"
+    );
+
+    // Agreeing without having shown the statement is impossible.
+    let before = records(&dir);
+    let out = run(&["ksn", "agree"], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("Statement shown first"),
+        "{}",
+        show(&out)
+    );
+    let out = run(
+        &["ksn", "agree", "--accept-statement", &"0".repeat(64)],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(stderr(&out).contains("not the SHA-256"), "{}", show(&out));
+    assert_eq!(records(&dir), before, "refused agreements write nothing");
+
+    let out = run(&["ksn", "agree", "--accept-statement", &sha], &dir);
+    assert_ok(&out);
+    let ksn = ksn_table(&dir);
+    assert_eq!(ksn["participate"].as_bool(), Some(true));
+    assert_eq!(ksn["decision"].as_str(), Some("agreed"));
+    assert_eq!(ksn["decided_by"].as_str(), Some("user"));
+    assert_eq!(ksn["statement_sha256"].as_str(), Some(sha.as_str()));
+    let log = consent_lines(&dir);
+    let last = log.last().unwrap();
+    assert_eq!(last["event"], "change");
+    assert_eq!(last["decision"], "agreed");
+    assert_eq!(last["decided_by"], "user");
+    assert_eq!(last["statement_version"], "1.1");
+    assert_eq!(last["statement_sha256"], sha.as_str());
+    assert_eq!(status_json(&dir)["state"], "on");
+
+    // Withdrawing is one command with nothing to prove.
+    let lines = log.len();
+    let out = run(&["ksn", "decline"], &dir);
+    assert_ok(&out);
+    let ksn = ksn_table(&dir);
+    assert_eq!(ksn["participate"].as_bool(), Some(false));
+    assert_eq!(ksn["decision"].as_str(), Some("declined"));
+    assert_eq!(ksn["decided_by"].as_str(), Some("user"));
+    assert_eq!(consent_lines(&dir).len(), lines + 1);
+    assert_eq!(status_json(&dir)["state"], "off");
+
+    // Declining again changes nothing and logs nothing.
+    let before = records(&dir);
+    let out = run(&["ksn", "decline"], &dir);
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already off"));
+    assert_eq!(records(&dir), before);
+
+    // The user's settings and comments survive a change.
+    let config = fs::read_to_string(dir.join("etc/product.toml")).unwrap();
+    fs::write(
+        dir.join("etc/product.toml"),
+        config.replace(
+            "scheduled_scan = \"weekly\"",
+            "scheduled_scan = \"daily\" # mine",
+        ),
+    )
+    .unwrap();
+    assert_ok(&run(&["ksn", "agree", "--accept-statement", &sha], &dir));
+    let config = fs::read_to_string(dir.join("etc/product.toml")).unwrap();
+    assert!(
+        config.contains("scheduled_scan = \"daily\" # mine"),
+        "{config}"
+    );
+}
+
+#[test]
+fn a_locked_choice_cannot_be_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("product");
+    let answers = tmp.path().join("corp.toml");
+    fs::write(&answers, "[ksn]\nparticipate = true\nlocked = true\n").unwrap();
+    assert_ok(&install(&dir, &["--answers", answers.to_str().unwrap()]));
+    let before = records(&dir);
+    let out = run(&["ksn", "decline"], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("by the administrator and locked"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(records(&dir), before);
+    let status = status_json(&dir);
+    assert_eq!(status["record"]["locked"], true);
+    assert_eq!(status["record"]["decided_by"], "administrator");
+}
+
+#[test]
+fn a_newer_statement_is_off_until_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("product");
+    assert_ok(&install(&dir, &["--ksn", "agree"]));
+    let old_sha = status_json(&dir)["statement_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(status_json(&dir)["state"], "on");
+
+    // An upgrade brings KSN Statement 2.0, whose changes need new consent.
+    let statements = tmp.path().join("statements-2.0");
+    statements_with_new_ksn(&statements, "2.0", false);
+    assert_ok(&install(
+        &dir,
+        &["--statements", statements.to_str().unwrap()],
+    ));
+    let status = status_json(&dir);
+    assert_eq!(status["state"], "needs-consent");
+    assert_eq!(status["participate"], false);
+    assert_eq!(status["agreed_version"], "1.1");
+    assert_eq!(status["statement_version"], "2.0");
+    assert_eq!(ksn_table(&dir)["participate"].as_bool(), Some(false));
+
+    // The old text's hash does not agree to the new one.
+    let out = run(&["ksn", "agree", "--accept-statement", &old_sha], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let new_sha = status["statement_sha256"].as_str().unwrap();
+    assert_ok(&run(&["ksn", "agree", "--accept-statement", new_sha], &dir));
+    let ksn = ksn_table(&dir);
+    assert_eq!(ksn["statement_version"].as_str(), Some("2.0"));
+    assert_eq!(ksn["participate"].as_bool(), Some(true));
+}
+
+#[test]
+fn repair_restores_deleted_corrupted_and_changed_mode_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let payload = tmp.path().join("v1");
+    make_payload(&payload, 10, 1);
+    let dir = tmp.path().join("product");
+    let from = ["--payload", payload.to_str().unwrap()];
+    assert_ok(&install(&dir, &from));
+    let good = snapshot(&dir);
+
+    fs::remove_file(dir.join("part1/sub1/file-1.dat")).unwrap();
+    fs::write(dir.join("part2/sub0/file-2.dat"), b"corrupted").unwrap();
+    fs::set_permissions(dir.join("bin/tool"), fs::Permissions::from_mode(0o600)).unwrap();
+    fs::remove_file(dir.join("only-v1/link")).unwrap();
+    fs::remove_file(dir.join("lib/ksn-setup/statements/ksn.en.txt")).unwrap();
+    fs::write(dir.join("part0/user-notes.txt"), b"mine").unwrap();
+
+    let mut check = vec!["repair", "--check"];
+    check.extend(from);
+    let out = run(&check, &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    for path in [
+        "part1/sub1/file-1.dat (missing)",
+        "part2/sub0/file-2.dat (changed)",
+        "bin/tool (mode 600)",
+        "only-v1/link (missing)",
+        "lib/ksn-setup/statements/ksn.en.txt (missing)",
+    ] {
+        assert!(report.contains(path), "{path} in:\n{report}");
+    }
+    assert!(!report.contains("user-notes"), "{report}");
+
+    let mut repair = vec!["repair"];
+    repair.extend(from);
+    let out = run(&repair, &dir);
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("restored: part2/sub0/file-2.dat"));
+    let mut expected = good.clone();
+    expected.insert(
+        "part0/user-notes.txt".into(),
+        Node::File {
+            mode: 0o644,
+            bytes: b"mine".to_vec(),
+        },
+    );
+    assert_same_tree(&expected, &snapshot(&dir), "after repair");
+    assert_ok(&run(&check, &dir));
+
+    // Repair from another version's payload is refused, and changes nothing.
+    let v2 = tmp.path().join("v2");
+    make_payload(&v2, 10, 2);
+    fs::write(dir.join("part2/sub0/file-2.dat"), b"corrupted").unwrap();
+    let before = snapshot(&dir);
+    let out = run(&["repair", "--payload", v2.to_str().unwrap()], &dir);
+    assert_ne!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("does not carry the installed version"),
+        "{}",
+        show(&out)
+    );
+    assert_same_tree(&before, &snapshot(&dir), "refused repair");
+}
+
+#[test]
+fn repair_from_a_packed_installer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let payload = tmp.path().join("v1");
+    make_payload(&payload, 10, 1);
+    let installer = tmp.path().join("setup");
+    let out = ksn_setup()
+        .args(["pack", "--level", "3", "--payload"])
+        .arg(&payload)
+        .arg("--output")
+        .arg(&installer)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let dir = tmp.path().join("product");
+    assert_ok(&install(
+        &dir,
+        &["--installer", installer.to_str().unwrap()],
+    ));
+    let good = snapshot(&dir);
+    assert!(
+        dir.join("lib/ksn-setup/ksn-setup").exists(),
+        "the maintenance program"
+    );
+    fs::remove_file(dir.join("part0/sub0/file-0.dat")).unwrap();
+    fs::write(dir.join("part1/sub1/file-7.dat"), b"x").unwrap();
+    let out = run(
+        &["repair", "--installer", installer.to_str().unwrap()],
+        &dir,
+    );
+    assert_ok(&out);
+    assert_same_tree(&good, &snapshot(&dir), "after repair from the installer");
+}
+
+#[test]
+fn uninstall_removes_what_was_installed_and_keeps_what_the_user_added() {
+    let tmp = tempfile::tempdir().unwrap();
+    let payload = tmp.path().join("v1");
+    make_payload(&payload, 10, 1);
+    let dir = tmp.path().join("product");
+    assert_ok(&install(&dir, &["--payload", payload.to_str().unwrap()]));
+    fs::write(dir.join("part1/sub0/user-notes.txt"), b"mine").unwrap();
+    fs::write(dir.join("top-level-user-file"), b"mine too").unwrap();
+
+    let out = run(&["uninstall"], &dir);
+    assert_ok(&out);
+    let left = snapshot(&dir);
+    let names: Vec<&String> = left.keys().collect();
+    assert_eq!(
+        names,
+        [
+            "etc",
+            "etc/consent-log.jsonl",
+            "etc/product.toml",
+            "part1",
+            "part1/sub0",
+            "part1/sub0/user-notes.txt",
+            "top-level-user-file"
+        ],
+        "only the user's files and the kept records remain"
+    );
+
+    // Asked to, it removes the records too; with nothing of the user's left, the folder goes.
+    let dir2 = tmp.path().join("product2");
+    assert_ok(&install(&dir2, &["--payload", payload.to_str().unwrap()]));
+    let out = run(&["uninstall", "--remove-config"], &dir2);
+    assert_ok(&out);
+    assert!(!dir2.exists(), "the empty install folder is removed");
+
+    let out = run(&["uninstall"], &dir2);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("holds no installed product"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn the_installed_settings_launcher_opens_the_maintenance_program() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("product");
+    assert_ok(&install(&dir, &[]));
+    let launcher = dir.join("bin/ksn-settings");
+    let text = fs::read_to_string(&launcher).unwrap();
+    assert!(
+        text.contains("lib/ksn-setup/ksn-setup\" settings --dir"),
+        "{text}"
+    );
+    // The maintenance program is this ksn-setup, without any bundle, and answers for the product.
+    let program = dir.join("lib/ksn-setup/ksn-setup");
+    let out = std::process::Command::new(&program)
+        .args(["ksn", "status", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("KSN: off: no decision yet"));
+    let receipt = read_toml(&dir.join(".ksn-setup/receipt.toml"));
+    let listed: Vec<&str> = receipt["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    for path in [
+        "lib/ksn-setup/ksn-setup",
+        "bin/ksn-settings",
+        "lib/ksn-setup/statements/ksn.en.txt",
+    ] {
+        assert!(listed.contains(&path), "{path} is in the receipt");
+    }
+    // Uninstall removes them with the rest.
+    assert_ok(&run(&["uninstall", "--remove-config"], &dir));
+    assert!(!dir.exists());
+}
