@@ -237,28 +237,18 @@ impl Bundle {
                     "the payload has \"{path}\", which ksn-setup installs itself; remove it from the payload"
                 );
             }
+            // The program is hashed while it is staged, like a payload folder's files: reading
+            // it once more here would only add to every install's time.
             let (size, sha256) = match &extra {
-                Extra::Bytes(bytes) => {
-                    (bytes.len() as u64, Sha256::digest(bytes.as_slice()).into())
-                }
-                Extra::Prefix { path, len } => {
-                    let mut hasher = Sha256::new();
-                    let file = fs::File::open(path)
-                        .with_context(|| format!("cannot open \"{}\"", path.display()))?;
-                    let copied = std::io::copy(&mut file.take(*len), &mut hasher)
-                        .with_context(|| format!("cannot read \"{}\"", path.display()))?;
-                    if copied != *len {
-                        anyhow::bail!("\"{}\" is shorter than its headers say", path.display());
-                    }
-                    (*len, hasher.finalize().into())
-                }
+                Extra::Bytes(bytes) => (
+                    bytes.len() as u64,
+                    Some(Sha256::digest(bytes.as_slice()).into()),
+                ),
+                Extra::Prefix { len, .. } => (*len, None),
             };
             entries.push(Entry {
                 path: path.clone(),
-                kind: EntryKind::File {
-                    size,
-                    sha256: Some(sha256),
-                },
+                kind: EntryKind::File { size, sha256 },
                 mode,
             });
             extras.insert(path, extra);

@@ -18,6 +18,7 @@ use crate::console::Console;
 use crate::error::{self, BadInput, ExitStatus};
 use crate::progress::Reporter;
 use crate::statements::Language;
+use crate::task::{Done, Task};
 use crate::wizard::Wizard;
 use crate::{executor, gui, pack, plan, recovery, signing, target};
 
@@ -283,6 +284,22 @@ pub fn main() -> ExitCode {
         }
     };
     let Cli { command, install } = cli;
+    // Commands that only print end quietly when their reader goes away (`| head`), as other
+    // tools do; installs and changes keep Rust's default, so a closed pipe never cuts a
+    // transaction short.
+    if matches!(
+        command,
+        Some(
+            Command::Inspect(_)
+                | Command::Verify(_)
+                | Command::Ksn(KsnArgs {
+                    action: KsnAction::Status { .. }
+                })
+        )
+    ) {
+        // SAFETY: called before any other thread exists; restores the default action.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let (result, log) = match command {
         None => {
             let log = install.log.clone();
@@ -456,7 +473,26 @@ fn run_wizard(
     log: Option<PathBuf>,
     save_answers: Option<PathBuf>,
 ) -> anyhow::Result<ExitStatus> {
-    let wizard = Wizard::new(answers, dir);
+    // The same product and version already in the folder: maintenance mode (Modify, Repair,
+    // Uninstall), as running an MSI again offers. Another version is an upgrade.
+    let wizard = match crate::installed::InstalledProduct::open(&dir) {
+        Ok(installed)
+            if installed.receipt.product_name == bundle.product.name
+                && installed.receipt.product_version == bundle.product.version =>
+        {
+            let record = installed.ksn_record();
+            let locked = (record.locked
+                && record.decided_by == Some(crate::consent::DecidedBy::Administrator))
+            .then_some(record.participate);
+            Wizard::for_installed(
+                answers,
+                dir,
+                installed.receipt.product_version.clone(),
+                locked,
+            )
+        }
+        _ => Wizard::new(answers, dir),
+    };
     let log = log.unwrap_or_else(|| std::env::temp_dir().join("ksn-setup.log"));
     let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
@@ -816,45 +852,29 @@ fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
     let console = Console::start(None, std::io::stderr().is_terminal())?;
     let reporter = console.reporter();
     let cancel = AtomicBool::new(false);
-    let mut damaged = Vec::new();
-    let result = executor::maintain(
-        &dir,
-        Some(&bundle),
-        || {
-            let installed = InstalledProduct::open(&dir)?;
-            Ok(
-                maintenance::plan_repair(&installed, &bundle, &now)?.map(|plan| {
-                    damaged = plan.damaged;
-                    plan.work
-                }),
-            )
-        },
-        &reporter,
-        &cancel,
-    );
+    let result = crate::task::run(&dir, Some(&bundle), &Task::Repair, &now, &reporter, &cancel);
     drop(reporter);
     console.finish();
-    if result?.is_none() {
-        println!("Nothing to repair: every installed file matches the receipt.");
-        return Ok(ExitStatus::Success);
+    let done = result?;
+    if let Done::Repaired(damaged) = &done {
+        for (path, damage) in damaged {
+            println!("restored: {path} (was {damage})");
+        }
     }
-    for (path, damage) in &damaged {
-        println!("restored: {path} (was {damage})");
-    }
-    println!("Repaired {} paths in {}.", damaged.len(), dir.display());
+    println!("{}", done.summary(&installed.receipt.product_name, &dir));
     Ok(ExitStatus::Success)
 }
 
 fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
     use crate::installed::InstalledProduct;
-    use crate::maintenance::{self, Records};
+    use crate::maintenance::Records;
     let dir = dir_of(&args.dir);
     let records = if args.remove_config {
         Records::Remove
     } else {
         Records::Keep
     };
-    InstalledProduct::open(&dir)?;
+    let installed = InstalledProduct::open(&dir)?;
     let console = Console::start(None, std::io::stderr().is_terminal())?;
     let reporter = console.reporter();
     let cancel = Arc::new(AtomicBool::new(false));
@@ -862,35 +882,17 @@ fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
         signal_hook::flag::register(signal, Arc::clone(&cancel))
             .context("cannot set up signal handling")?;
     }
-    let now = now_rfc3339();
-    let result = executor::maintain(
+    let result = crate::task::run(
         &dir,
         None,
-        || {
-            let installed = InstalledProduct::open(&dir)?;
-            Ok(Some(maintenance::plan_uninstall(&installed, records, &now)))
-        },
+        &Task::Uninstall { records },
+        &now_rfc3339(),
         &reporter,
         &cancel,
     );
     drop(reporter);
     console.finish();
-    result?;
-    // The folder lock and .ksn-setup go too, and the folder itself when nothing is left.
-    let _ = recovery::recover(&dir, &Reporter::silent());
-    let left = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
-    println!(
-        "Uninstalled from {}.{}",
-        dir.display(),
-        match (records, left) {
-            (_, 0) => String::new(),
-            (Records::Keep, _) => format!(
-                " Kept {} and {} (the record of your choices) and anything you added.",
-                crate::config::PATH,
-                crate::config::CONSENT_LOG
-            ),
-            (Records::Remove, _) => " Kept the files you added.".to_string(),
-        }
-    );
+    let done = result?;
+    println!("{}", done.summary(&installed.receipt.product_name, &dir));
     Ok(ExitStatus::Success)
 }

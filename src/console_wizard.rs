@@ -36,7 +36,7 @@ use crate::error::{self, ExitStatus};
 use crate::plan::{self, Plan, human_bytes};
 use crate::progress::{Event, Phase, Reporter};
 use crate::statements::{self, Language};
-use crate::wizard::{Action, LocationStatus, Outcome, Page, Progress, Wizard};
+use crate::wizard::{Action, LocationStatus, MaintenanceChoice, Outcome, Page, Progress, Wizard};
 use crate::{console, executor, location, target};
 
 /// Runs the wizard on the terminal; returns the exit status.
@@ -238,6 +238,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 return Ok(code);
             }
             match self.wizard.page() {
+                Page::Maintenance => self.maintenance()?,
                 Page::Welcome => self.welcome()?,
                 Page::License => self.license()?,
                 Page::Ksn => self.ksn()?,
@@ -270,6 +271,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 self.plan = made.ok();
             }
             Action::StartInstall => self.install()?,
+            Action::StartMaintenance(task) => self.run_task(task)?,
             Action::RequestRollback => self.interrupts.cancel.store(true, Ordering::Relaxed),
             Action::Exit(code) => self.exit = Some(code),
         }
@@ -287,6 +289,57 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     }
 
     // ---- pages ----
+
+    fn maintenance(&mut self) -> anyhow::Result<()> {
+        let product = self.bundle.product.name.clone();
+        let version = self
+            .wizard
+            .maintenance()
+            .map(|m| m.installed_version.clone())
+            .unwrap_or_default();
+        self.heading(&format!("{product} is installed"))?;
+        self.para(&format!(
+            "{product} {version} is already installed in {}. What do you want to do?",
+            self.wizard.dir()
+        ))?;
+        self.say("  [1] Modify: change your Kaspersky Security Network participation")?;
+        self.say("  [2] Repair: restore missing or changed product files")?;
+        self.say("  [3] Uninstall: remove the product from this computer")?;
+        loop {
+            let answer = match self.ask("Choose 1, 2 or 3:")? {
+                Reply::Answer(answer) => answer,
+                Reply::Back => continue,
+                Reply::Quit => return Ok(()),
+            };
+            let choice = match answer.as_str() {
+                "1" => MaintenanceChoice::Modify,
+                "2" => MaintenanceChoice::Repair,
+                "3" => MaintenanceChoice::Uninstall,
+                _ => {
+                    self.say("Type 1, 2 or 3.")?;
+                    continue;
+                }
+            };
+            self.wizard.set_maintenance_choice(choice);
+            if choice == MaintenanceChoice::Uninstall {
+                let keep = loop {
+                    match self
+                        .ask("Keep your settings and the record of your KSN choices? [Y/n]:")?
+                    {
+                        Reply::Answer(a) if a.is_empty() || a.eq_ignore_ascii_case("y") => {
+                            break true;
+                        }
+                        Reply::Answer(a) if a.eq_ignore_ascii_case("n") => break false,
+                        Reply::Answer(_) => self.say("Type y or n.")?,
+                        Reply::Back => break true,
+                        Reply::Quit => return Ok(()),
+                    }
+                };
+                self.wizard.set_keep_records(keep);
+            }
+            return self.next();
+        }
+    }
 
     fn welcome(&mut self) -> anyhow::Result<()> {
         let product = self.bundle.product.clone();
@@ -636,6 +689,54 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         Ok(())
     }
 
+    /// A maintenance task was chosen: run it on a worker thread, show its progress, then the
+    /// outcome on the Finish page.
+    fn run_task(&mut self, task: crate::task::Task) -> anyhow::Result<()> {
+        self.interrupts.start_install();
+        self.log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path)
+            .ok();
+        self.heading("Working")?;
+        let (sender, events) = mpsc::channel();
+        let cancel = Arc::clone(&self.interrupts.cancel);
+        let bundle = self.bundle;
+        let dir = PathBuf::from(self.wizard.dir());
+        let task = task.with_shown_statement(bundle);
+        let now = now();
+        let result = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| {
+                let reporter = Reporter::new(sender, true);
+                crate::task::run(&dir, Some(bundle), &task, &now, &reporter, &cancel)
+            });
+            let watched = self.watch(&events);
+            let done = worker
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the task stopped unexpectedly")));
+            watched.map(|()| done)
+        })?;
+        let outcome = match result {
+            Ok(done) => Outcome::Maintained {
+                summary: done.summary(&bundle.product.name, &dir),
+            },
+            Err(e) => {
+                if self.log.is_some() {
+                    console::log_error(self.log_path, &e);
+                }
+                match error::exit_status(&e) {
+                    ExitStatus::Cancelled => Outcome::Cancelled,
+                    status => Outcome::Failed {
+                        message: format!("{e:#}"),
+                        rolled_back: status != ExitStatus::RollbackIncomplete,
+                    },
+                }
+            }
+        };
+        self.wizard.finish(outcome);
+        Ok(())
+    }
+
     /// Shows the engine's events until it is done, logging each one.
     fn watch(&mut self, events: &Receiver<Event>) -> anyhow::Result<()> {
         let started = Instant::now();
@@ -699,6 +800,10 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                     "Config: {}",
                     dir.join(crate::config::PATH).display()
                 ))?;
+            }
+            Some(Outcome::Maintained { summary }) => {
+                self.heading("Done")?;
+                self.para(&summary)?;
             }
             Some(Outcome::Failed {
                 message,

@@ -643,8 +643,11 @@ impl<'a> Run<'a> {
                 // only add memory (each holds a file in flight).
                 let writers = threads.min(4);
                 let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED_JOBS);
-                let job_rx = Mutex::new(job_rx);
-                let next_job = || job_rx.lock().unwrap_or_else(|e| e.into_inner()).recv().ok();
+                let job_rx = Mutex::new(Some(job_rx));
+                let next_job = || {
+                    let rx = job_rx.lock().unwrap_or_else(|e| e.into_inner());
+                    rx.as_ref().and_then(|rx| rx.recv().ok())
+                };
                 let decode_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
                 let staged = std::thread::scope(|scope| {
                     let decoder = scope.spawn(|| {
@@ -662,6 +665,10 @@ impl<'a> Run<'a> {
                         .into_iter()
                         .flat_map(|w| w.join().unwrap_or_default())
                         .collect();
+                    // The writers stopped (done, failed or cancelled): close the queue, so a
+                    // decoder waiting to hand over one more job gives up instead of waiting
+                    // forever.
+                    job_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
                     let _ = decoder.join();
                     staged
                 });

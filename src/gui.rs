@@ -22,7 +22,7 @@ use crate::consent::Decision;
 use crate::plan::{self, Plan, human_bytes};
 use crate::progress::{Event, Reporter};
 use crate::statements::{self, Language};
-use crate::wizard::{Action, LocationStatus, Outcome, Page, Wizard};
+use crate::wizard::{Action, LocationStatus, MaintenanceChoice, Outcome, Page, Wizard};
 use crate::{console, executor, location, target};
 
 mod generated {
@@ -46,9 +46,9 @@ pub struct GuiOptions {
     pub save_answers: Option<PathBuf>,
 }
 
-/// How the install on the worker thread ended.
-/// The error side carries the message and whether the rollback was complete.
-type WorkerResult = Result<executor::Installed, (String, bool)>;
+/// How the work on the worker thread ended: the Finish page's outcome, or the error message
+/// and whether the rollback was complete.
+type WorkerResult = Result<Outcome, (String, bool)>;
 
 struct Worker {
     events: Receiver<Event>,
@@ -174,6 +174,21 @@ fn connect(window: &SetupWindow, controller: &Rc<Controller>) {
         Action::None
     }));
 
+    adapter.on_set_keep_records(with(|w, v| {
+        w.set_keep_records(v);
+        Action::None
+    }));
+    let c = Rc::downgrade(controller);
+    adapter.on_set_maintenance_choice(move |index| {
+        if let Some(c) = c.upgrade() {
+            c.wizard.borrow_mut().set_maintenance_choice(match index {
+                1 => MaintenanceChoice::Repair,
+                2 => MaintenanceChoice::Uninstall,
+                _ => MaintenanceChoice::Modify,
+            });
+            after(&c, Action::None);
+        }
+    });
     let c = Rc::downgrade(controller);
     adapter.on_set_language(move |index| {
         if let Some(c) = c.upgrade() {
@@ -249,6 +264,7 @@ fn perform(controller: &Rc<Controller>, action: Action) {
             *controller.plan.borrow_mut() = made.ok();
         }
         Action::StartInstall => start_install(controller),
+        Action::StartMaintenance(task) => start_maintenance(controller, task),
         Action::RequestRollback => {
             if let Some(worker) = controller.worker.borrow().as_ref() {
                 worker.cancel.store(true, Ordering::Relaxed);
@@ -296,6 +312,58 @@ fn start_install(controller: &Rc<Controller>) {
         .ok();
 
     let bundle = Arc::clone(&controller.bundle);
+    start_worker(controller, move |reporter, cancel| {
+        let dir = answers
+            .dir
+            .clone()
+            .unwrap_or_else(crate::answers::default_dir);
+        let target = target::inspect(&dir, &bundle).map_err(|e| (format!("{e:#}"), true))?;
+        let plan =
+            plan::plan(&bundle, &answers, &target, &now()).map_err(|e| (e.to_string(), true))?;
+        reporter.step(format!("plan:\n{plan}"));
+        let installed = executor::install(&bundle, &plan, reporter, cancel).map_err(failure)?;
+        Ok(Outcome::Installed {
+            ksn: installed.plan.ksn.record.clone(),
+            dir: installed.plan.target,
+        })
+    });
+}
+
+/// An engine error as the Finish page shows it: the message, and whether everything was
+/// rolled back.
+fn failure(e: anyhow::Error) -> (String, bool) {
+    let status = crate::error::exit_status(&e);
+    (
+        format!("{e:#}"),
+        status != crate::error::ExitStatus::RollbackIncomplete,
+    )
+}
+
+/// Starts a maintenance task (Modify, Repair, Uninstall) on a worker thread.
+fn start_maintenance(controller: &Rc<Controller>, task: crate::task::Task) {
+    *controller.log.borrow_mut() = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&controller.options.log)
+        .ok();
+    let bundle = Arc::clone(&controller.bundle);
+    let dir = PathBuf::from(controller.wizard.borrow().dir());
+    let task = task.with_shown_statement(&bundle);
+    start_worker(controller, move |reporter, cancel| {
+        let done = crate::task::run(&dir, Some(&bundle), &task, &now(), reporter, cancel)
+            .map_err(failure)?;
+        Ok(Outcome::Maintained {
+            summary: done.summary(&bundle.product.name, &dir),
+        })
+    });
+}
+
+/// Runs `work` on a worker thread with a reporter whose events a timer drains into the
+/// Progress page, and ends on the Finish page with its outcome.
+fn start_worker(
+    controller: &Rc<Controller>,
+    work: impl FnOnce(&Reporter, &AtomicBool) -> WorkerResult + Send + 'static,
+) {
     let (sender, events) = mpsc::channel();
     let cancel = Arc::new(AtomicBool::new(false));
     let result = Arc::new(Mutex::new(None));
@@ -304,24 +372,8 @@ fn start_install(controller: &Rc<Controller>) {
         let result = Arc::clone(&result);
         std::thread::spawn(move || {
             let reporter = Reporter::new(sender, true);
-            let outcome = (|| {
-                let dir = answers
-                    .dir
-                    .clone()
-                    .unwrap_or_else(crate::answers::default_dir);
-                let target =
-                    target::inspect(&dir, &bundle).map_err(|e| (format!("{e:#}"), true))?;
-                let plan = plan::plan(&bundle, &answers, &target, &now())
-                    .map_err(|e| (e.to_string(), true))?;
-                reporter.step(format!("plan:\n{plan}"));
-                executor::install(&bundle, &plan, &reporter, &cancel).map_err(|e| {
-                    let status = crate::error::exit_status(&e);
-                    (
-                        format!("{e:#}"),
-                        status != crate::error::ExitStatus::RollbackIncomplete,
-                    )
-                })
-            })();
+            let outcome = work(&reporter, &cancel);
+            drop(reporter);
             let cancelled = cancel.load(Ordering::Relaxed);
             if let Ok(mut slot) = result.lock() {
                 *slot = Some((outcome, cancelled));
@@ -377,10 +429,7 @@ fn poll_worker(controller: &Rc<Controller>) {
     if let Some((result, cancelled)) = finished {
         controller.timer.stop();
         let outcome = match result {
-            Ok(installed) => Outcome::Installed {
-                ksn: installed.plan.ksn.record.clone(),
-                dir: installed.plan.target,
-            },
+            Ok(outcome) => outcome,
             Err(_) if cancelled => Outcome::Cancelled,
             Err((message, rolled_back)) => Outcome::Failed {
                 message,
@@ -402,6 +451,7 @@ fn poll_worker(controller: &Rc<Controller>) {
 
 fn page_id(page: Page) -> PageId {
     match page {
+        Page::Maintenance => PageId::Maintenance,
         Page::Welcome => PageId::Welcome,
         Page::License => PageId::License,
         Page::Ksn => PageId::Ksn,
@@ -441,6 +491,17 @@ fn sync(window: &SetupWindow, controller: &Controller) {
     ui.set_confirming_cancel(wizard.confirming_cancel());
 
     ui.set_product_name(bundle.product.name.as_str().into());
+    let maintenance = wizard.maintenance();
+    ui.set_maintenance(maintenance.is_some());
+    if let Some(m) = maintenance {
+        ui.set_installed_version(m.installed_version.as_str().into());
+        ui.set_maintenance_choice(match m.choice {
+            MaintenanceChoice::Modify => 0,
+            MaintenanceChoice::Repair => 1,
+            MaintenanceChoice::Uninstall => 2,
+        });
+        ui.set_keep_records(m.keep_records);
+    }
     ui.set_product_version(bundle.product.version.as_str().into());
     ui.set_language_index(if language == Language::Ru { 1 } else { 0 });
 
@@ -523,6 +584,10 @@ fn sync(window: &SetupWindow, controller: &Controller) {
         Some(Outcome::Failed { message, .. }) => {
             ui.set_ending(Ending::Failed);
             ui.set_error_message(message.as_str().into());
+        }
+        Some(Outcome::Maintained { summary }) => {
+            ui.set_ending(Ending::Maintained);
+            ui.set_maintenance_summary(summary.as_str().into());
         }
         Some(Outcome::Cancelled) => ui.set_ending(Ending::Cancelled),
         None => {}

@@ -38,6 +38,7 @@ pub mod settings;
 pub mod signing;
 pub mod statements;
 pub mod target;
+pub mod task;
 pub mod trailer;
 pub mod wizard;
 

@@ -21,6 +21,9 @@ use crate::statements::Language;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Page {
+    /// The product is already installed in the folder (the same version): Modify, Repair or
+    /// Uninstall, as MSI's and Qt's maintenance tools offer. Not one of the install steps.
+    Maintenance,
     Welcome,
     License,
     Ksn,
@@ -84,11 +87,39 @@ pub struct LocationCheck {
     pub free: u64,
 }
 
+/// What the Maintenance page offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaintenanceChoice {
+    /// Change Kaspersky Security Network participation (on the KSN page).
+    Modify,
+    Repair,
+    Uninstall,
+}
+
+/// The maintenance mode's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    pub installed_version: String,
+    pub choice: MaintenanceChoice,
+    /// Uninstall keeps the config and the consent log.
+    pub keep_records: bool,
+}
+
 /// How the install ended, for the Finish page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Installed { ksn: KsnRecord, dir: PathBuf },
-    Failed { message: String, rolled_back: bool },
+    Installed {
+        ksn: KsnRecord,
+        dir: PathBuf,
+    },
+    /// A maintenance task ended; its summary, in words.
+    Maintained {
+        summary: String,
+    },
+    Failed {
+        message: String,
+        rolled_back: bool,
+    },
     Cancelled,
 }
 
@@ -150,6 +181,8 @@ pub enum Action {
     MakePlan,
     /// Start the install on a worker thread.
     StartInstall,
+    /// Start a maintenance task on a worker thread.
+    StartMaintenance(crate::task::Task),
     /// Ask the running install to stop and roll back.
     RequestRollback,
     /// Leave with this exit status (0 done, 3 cancelled, 1 failed).
@@ -172,6 +205,7 @@ pub struct Wizard {
     progress: Progress,
     outcome: Option<Outcome>,
     mode: UiMode,
+    maintenance: Option<Maintenance>,
 }
 
 impl Wizard {
@@ -197,6 +231,43 @@ impl Wizard {
             progress: Progress::default(),
             outcome: None,
             mode: answers.mode,
+            maintenance: None,
+        }
+    }
+
+    /// A wizard in maintenance mode for the product installed in `dir` (the same version as
+    /// this installer's), on its Maintenance page. `locked` is the installed KSN choice when
+    /// an administrator locked it.
+    pub fn for_installed(
+        answers: &Answers,
+        dir: PathBuf,
+        installed_version: String,
+        locked: Option<bool>,
+    ) -> Wizard {
+        let mut wizard = Wizard::new(answers, dir);
+        wizard.page = Page::Maintenance;
+        wizard.ksn_locked = locked;
+        wizard.maintenance = Some(Maintenance {
+            installed_version,
+            choice: MaintenanceChoice::Modify,
+            keep_records: true,
+        });
+        wizard
+    }
+
+    pub fn maintenance(&self) -> Option<&Maintenance> {
+        self.maintenance.as_ref()
+    }
+
+    pub fn set_maintenance_choice(&mut self, choice: MaintenanceChoice) {
+        if let Some(m) = &mut self.maintenance {
+            m.choice = choice;
+        }
+    }
+
+    pub fn set_keep_records(&mut self, keep: bool) {
+        if let Some(m) = &mut self.maintenance {
+            m.keep_records = keep;
         }
     }
 
@@ -237,6 +308,9 @@ impl Wizard {
     }
 
     pub fn can_back(&self) -> bool {
+        if self.maintenance.is_some() {
+            return self.page == Page::Ksn && !self.confirming_cancel;
+        }
         matches!(
             self.page,
             Page::License | Page::Ksn | Page::Location | Page::Ready
@@ -248,7 +322,7 @@ impl Wizard {
             return false;
         }
         match self.page {
-            Page::Welcome | Page::Ksn | Page::Ready | Page::Finish => true,
+            Page::Maintenance | Page::Welcome | Page::Ksn | Page::Ready | Page::Finish => true,
             Page::License => self.accept_eula && self.accept_privacy_policy,
             Page::Location => matches!(
                 self.location().map(|c| &c.status),
@@ -296,6 +370,34 @@ impl Wizard {
         if !self.can_next() {
             return Action::None;
         }
+        if let Some(maintenance) = &self.maintenance {
+            let task = match (self.page, maintenance.choice) {
+                (Page::Maintenance, MaintenanceChoice::Modify) => return self.enter(Page::Ksn),
+                (Page::Maintenance, MaintenanceChoice::Repair) => crate::task::Task::Repair,
+                (Page::Maintenance, MaintenanceChoice::Uninstall) => crate::task::Task::Uninstall {
+                    records: if maintenance.keep_records {
+                        crate::maintenance::Records::Keep
+                    } else {
+                        crate::maintenance::Records::Remove
+                    },
+                },
+                // The box as left on the page is the decision: ticked agrees to the statement
+                // shown there, unticked withdraws. The front end adds the shown text's hash.
+                (Page::Ksn, _) => crate::task::Task::Modify {
+                    participate: self.ksn_locked.unwrap_or(self.ksn_agree),
+                    language: self.language,
+                    shown_sha256: None,
+                },
+                _ => return self.press_next_install(),
+            };
+            self.page = Page::Progress;
+            self.progress = Progress::default();
+            return Action::StartMaintenance(task);
+        }
+        self.press_next_install()
+    }
+
+    fn press_next_install(&mut self) -> Action {
         match self.page {
             Page::Ready => {
                 self.page = Page::Progress;
@@ -303,7 +405,7 @@ impl Wizard {
                 Action::StartInstall
             }
             Page::Finish => Action::Exit(match self.outcome {
-                Some(Outcome::Installed { .. }) => 0,
+                Some(Outcome::Installed { .. } | Outcome::Maintained { .. }) => 0,
                 Some(Outcome::Cancelled) => 3,
                 // The rollback left something behind: the message lists it.
                 Some(Outcome::Failed {
@@ -317,6 +419,10 @@ impl Wizard {
 
     pub fn press_back(&mut self) -> Action {
         if !self.can_back() {
+            return Action::None;
+        }
+        if self.maintenance.is_some() {
+            self.page = Page::Maintenance;
             return Action::None;
         }
         self.enter(self.page.before())
@@ -483,6 +589,69 @@ mod tests {
             needed: 1,
             free: 2,
         });
+    }
+
+    fn maintenance_wizard(locked: Option<bool>) -> Wizard {
+        Wizard::for_installed(
+            &Answers::merge(None, &Default::default()),
+            PathBuf::from("/opt/x"),
+            "1.0.0".into(),
+            locked,
+        )
+    }
+
+    #[test]
+    fn maintenance_modify_goes_through_the_ksn_page_and_applies_the_box() {
+        use crate::task::Task;
+        let mut w = maintenance_wizard(None);
+        assert_eq!(w.page(), Page::Maintenance);
+        assert!(!w.can_back());
+        assert_eq!(w.press_next(), Action::None);
+        assert_eq!(w.page(), Page::Ksn);
+        assert!(!w.ksn_agree(), "unticked on the way in");
+        assert_eq!(w.press_back(), Action::None);
+        assert_eq!(w.page(), Page::Maintenance);
+        w.press_next();
+        w.set_ksn_agree(true);
+        match w.press_next() {
+            Action::StartMaintenance(Task::Modify { participate, .. }) => assert!(participate),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(w.page(), Page::Progress);
+        w.finish(Outcome::Maintained {
+            summary: "done".into(),
+        });
+        assert_eq!(w.press_next(), Action::Exit(0));
+    }
+
+    #[test]
+    fn maintenance_repair_and_uninstall_start_at_once() {
+        use crate::maintenance::Records;
+        use crate::task::Task;
+        let mut w = maintenance_wizard(None);
+        w.set_maintenance_choice(MaintenanceChoice::Repair);
+        assert_eq!(w.press_next(), Action::StartMaintenance(Task::Repair));
+        let mut w = maintenance_wizard(None);
+        w.set_maintenance_choice(MaintenanceChoice::Uninstall);
+        w.set_keep_records(false);
+        assert_eq!(
+            w.press_next(),
+            Action::StartMaintenance(Task::Uninstall {
+                records: Records::Remove
+            })
+        );
+    }
+
+    #[test]
+    fn maintenance_keeps_a_locked_choice() {
+        use crate::task::Task;
+        let mut w = maintenance_wizard(Some(true));
+        w.press_next();
+        w.set_ksn_agree(false);
+        match w.press_next() {
+            Action::StartMaintenance(Task::Modify { participate, .. }) => assert!(participate),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn to_ksn(w: &mut Wizard) {

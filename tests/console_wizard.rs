@@ -357,3 +357,38 @@ fn without_a_display_or_a_terminal_the_wizard_refuses_and_names_unattended() {
     assert!(stderr.contains("--unattended"), "{}", show(&out));
     assert!(!dir.exists(), "{}", show(&out));
 }
+
+#[test]
+fn on_an_installed_product_the_console_wizard_offers_maintenance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let dir_arg = dir.to_str().unwrap();
+    support::assert_ok(&support::install(&dir, &[]));
+
+    // Modify: the KSN question, then the change, recorded as the user's.
+    let mut s = Session::start(&["--dir", dir_arg], &[]);
+    s.expect("is already installed in");
+    s.expect("Choose 1, 2 or 3:");
+    s.send("1\n");
+    s.expect("I agree to participate in Kaspersky Security Network [y/N]:");
+    s.send("y\n");
+    assert_eq!(s.wait(), 0, "{}", s.transcript());
+    assert!(
+        s.transcript().contains("now participates"),
+        "{}",
+        s.transcript()
+    );
+    let ksn = read_toml(&dir.join("etc/product.toml"))["ksn"].clone();
+    assert_eq!(ksn["decision"].as_str(), Some("agreed"));
+    assert_eq!(ksn["decided_by"].as_str(), Some("user"));
+
+    // Uninstall, not keeping the records: the folder goes.
+    let mut s = Session::start(&["--dir", dir_arg], &[]);
+    s.expect("Choose 1, 2 or 3:");
+    s.send("3\n");
+    s.expect("Keep your settings and the record of your KSN choices? [Y/n]:");
+    s.send("n\n");
+    assert_eq!(s.wait(), 0, "{}", s.transcript());
+    assert!(s.transcript().contains("was removed"), "{}", s.transcript());
+    assert!(!dir.exists());
+}
