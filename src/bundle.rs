@@ -280,7 +280,7 @@ impl Bundle {
 
     /// Opens the bundle a run uses. `trust`, when set, must have signed it: a payload folder
     /// has no signature and is refused then; the built-in demo product is part of the program
-    /// and needs none. A packed bundle's data is checked in full before this returns.
+    /// and needs none. A packed bundle's data is checked as it is read.
     pub fn open_for_run(
         payload: PayloadChoice<'_>,
         statements: Option<&Path>,
@@ -309,7 +309,8 @@ impl Bundle {
             ),
             None => Bundle::open(None, statements),
             Some(packed) => {
-                packed.check_data()?;
+                // The data is checked as it streams (each file's SHA-256, then the whole
+                // stream's): a full pass here would cost every install a read of the bundle.
                 crate::faults::hit("bundle-checked")?;
                 Bundle::from_packed(packed, statements)
             }
@@ -476,15 +477,7 @@ impl Bundle {
                             .with_context(|| damaged(&entry.path))?;
                     }
                 }
-                let mut rest = [0u8; 1];
-                if decoder
-                    .read(&mut rest)
-                    .with_context(|| damaged_tail(packed))?
-                    != 0
-                {
-                    anyhow::bail!("{}: data goes on after the last file", damaged_tail(packed));
-                }
-                Ok(())
+                packed.finish(decoder)
             }
             _ => {
                 for (index, entry) in self.entries.iter().enumerate() {
@@ -543,13 +536,6 @@ impl Bundle {
 /// "payload entry X is damaged", for errors met while decompressing it.
 pub fn damaged(path: &RelPath) -> String {
     format!("payload entry \"{path}\" is damaged: its compressed data does not decode")
-}
-
-fn damaged_tail(packed: &Packed) -> String {
-    format!(
-        "installer \"{}\" is damaged after its last file",
-        packed.path.display()
-    )
 }
 
 fn builtin_product() -> Product {

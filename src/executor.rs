@@ -821,20 +821,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        let mut rest = [0u8; 1];
-        let more = decoder.read(&mut rest).with_context(|| {
-            format!(
-                "installer \"{}\" is damaged after its last file",
-                packed.path.display()
-            )
-        })?;
-        if more != 0 {
-            bail!(
-                "installer \"{}\" is damaged: data goes on after its last file",
-                packed.path.display()
-            );
-        }
-        Ok(())
+        packed.finish(decoder)
     }
 
     fn stage_one(&self, job: Job, buffer: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {

@@ -2,13 +2,14 @@
 //! check the signature under the run's trust, and stream the compressed data.
 //!
 //! Integrity before trust: [`Packed::open`] refuses a damaged manifest, a forged signature or
-//! an untrusted signer before anything else reads the bundle, and [`Packed::check_data`]
-//! hashes every byte of the compressed data against the manifest before an install writes
-//! anything, as NSIS checks its installers at start. The install then checks each file's
-//! SHA-256 again while writing it, so data that changes on disk after the check is caught too.
+//! an untrusted signer before anything else reads the bundle. The data is then checked while
+//! it streams: every file's SHA-256 before the file is committed, and the SHA-256 of all the
+//! compressed bytes at the end of the stream ([`Packed::finish`]), so a bad byte anywhere
+//! stops the install, which rolls back. `verify` ([`Packed::check_data`] and a full decode)
+//! checks everything without installing.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -121,17 +122,82 @@ impl Packed {
         Ok(())
     }
 
-    /// A decoder over the data: the concatenated file contents, in manifest order.
-    pub fn decoder(
-        &self,
-    ) -> anyhow::Result<zstd::stream::read::Decoder<'static, BufReader<std::io::Take<File>>>> {
-        let data = self.data()?;
-        let mut decoder =
-            zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(256 * 1024, data))
-                .context("cannot start the zstd decoder")?;
+    /// A decoder over the data: the concatenated file contents, in manifest order. It hashes
+    /// the compressed bytes as it reads them; [`Packed::finish`] checks that hash.
+    pub fn decoder(&self) -> anyhow::Result<DataDecoder> {
+        let data = HashingReader {
+            inner: BufReader::with_capacity(256 * 1024, self.data()?),
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        let mut decoder = zstd::stream::read::Decoder::with_buffer(data)
+            .context("cannot start the zstd decoder")?;
         decoder
             .window_log_max(WINDOW_LOG_MAX)
             .context("cannot limit the zstd window")?;
         Ok(decoder)
+    }
+
+    /// After the last file: the stream must end here, and every compressed byte read must
+    /// match the manifest's SHA-256, or the installer is damaged (so an install rolls back).
+    pub fn finish(&self, mut decoder: DataDecoder) -> anyhow::Result<()> {
+        let shown = self.path.display();
+        let mut rest = [0u8; 1];
+        let more = decoder
+            .read(&mut rest)
+            .with_context(|| format!("installer \"{shown}\" is damaged after its last file"))?;
+        if more != 0 {
+            bail!("installer \"{shown}\" is damaged: data goes on after its last file");
+        }
+        let mut data = decoder.finish();
+        std::io::copy(&mut data, &mut std::io::sink())
+            .with_context(|| format!("cannot read installer \"{shown}\""))?;
+        let actual: [u8; 32] = data.hasher.finalize().into();
+        if data.len != self.trailer.data_len || actual != self.manifest.data_sha256()? {
+            bail!(
+                "installer \"{shown}\" is damaged: its compressed payload (bytes {}..{}) does not match the manifest's SHA-256",
+                self.trailer.program_len,
+                self.trailer.program_len + self.trailer.data_len
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The zstd decoder over a packed installer's data.
+pub type DataDecoder =
+    zstd::stream::read::Decoder<'static, HashingReader<BufReader<std::io::Take<File>>>>;
+
+/// Hands the compressed data to the decoder, hashing every byte it consumes.
+#[derive(Debug)]
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<R: BufRead> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for HashingReader<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        // The bytes consumed are the front of the buffer `fill_buf` last returned; asking
+        // again reads nothing new.
+        if let Ok(buffer) = self.inner.fill_buf() {
+            let amount = amount.min(buffer.len());
+            self.hasher.update(&buffer[..amount]);
+            self.len += amount as u64;
+        }
+        self.inner.consume(amount);
     }
 }
