@@ -6,6 +6,11 @@
 #
 # See benches/README.md for what is measured and how to read the result.
 set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# log, die, take_opt, other_arg, check_runs, ensure_pkg, the payload cache (payload_root,
+# tree, tarball), ensure_payload, build_release, q, qcmd, check_tree_diff, fs_of, ksn_rev.
+# shellcheck source=benches/common.sh
+source "$repo/benches/common.sh"
 
 usage() {
   cat <<'EOF'
@@ -27,57 +32,27 @@ cold=0
 dest_dir=""
 while (($#)); do
   case "$1" in
-    --runs)
-      (($# >= 2)) || { echo "error: --runs needs a value" >&2; exit 2; }
-      runs="$2"; shift 2 ;;
-    --runs=*) runs="${1#--runs=}"; shift ;;
-    --cold) cold=1; shift ;;
-    --dest-dir)
-      (($# >= 2)) || { echo "error: --dest-dir needs a value" >&2; exit 2; }
-      dest_dir="$2"; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "error: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+    --runs|--runs=*) take_opt --runs "$@"; runs="$opt_val" ;;
+    --cold) cold=1; opt_shift=1 ;;
+    --dest-dir|--dest-dir=*) take_opt --dest-dir "$@"; dest_dir="$opt_val" ;;
+    *) other_arg "$1" ;;
   esac
+  shift "$opt_shift"
 done
-if ! [[ "$runs" =~ ^[0-9]+$ ]] || ((runs < 2)); then
-  echo "error: --runs must be an integer >= 2 (got '$runs')" >&2
-  exit 2
-fi
+check_runs "$runs"
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 # Everything the benchmark writes lives under the repo's target/ folder, so the payload,
 # the tarball and the install target are all on one file system.
-payload_root="$repo/target/bench-payload"  # cached payload tree + tarball
 out_dir="$repo/target/bench"               # results
 dest="${dest_dir:-$out_dir}/dest"          # install / extraction target, dropped between runs
-tree="$payload_root/tree"
-tarball="$payload_root/payload.tar"
-stamp="$payload_root/stamp"
 mkdir -p "$payload_root" "$out_dir" "$(dirname "$dest")"
-rm -f "$out_dir"/{install.md,hyperfine.md,hyperfine.json,time-v.txt,install.log,diff.txt}
+rm -f "$out_dir"/{install.md,hyperfine.md,hyperfine.json,time-v.txt,install.log,diff.txt,extras.txt}
 
 # ---------------------------------------------------------------------------------------
 # Tools: hyperfine and GNU time (installed with apt-get when missing and we are root).
 # ---------------------------------------------------------------------------------------
-apt_updated=0
-ensure_pkg() { # ensure_pkg COMMAND-PATH-OR-NAME PACKAGE
-  local cmd="$1" pkg="$2"
-  if [[ "$cmd" == /* ]]; then [[ -x "$cmd" ]] && return 0; else command -v "$cmd" >/dev/null && return 0; fi
-  if [[ "$(id -u)" -ne 0 ]] || ! command -v apt-get >/dev/null; then
-    die "'$cmd' is missing: install the '$pkg' package (apt-get install -y $pkg)"
-  fi
-  log "installing $pkg"
-  if ((apt_updated == 0)); then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    apt_updated=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >&2
-}
 ensure_pkg hyperfine hyperfine
 ensure_pkg /usr/bin/time time
 command -v python3 >/dev/null || die "python3 is needed to generate the payload"
@@ -89,179 +64,10 @@ if ((cold)); then
 fi
 
 # ---------------------------------------------------------------------------------------
-# Payload: deterministic (seeded), generated once and cached until the generator changes.
+# Payload (cached in target/bench-payload, shared with pack-bench.sh; see common.sh) and build.
 # ---------------------------------------------------------------------------------------
-IFS= read -r -d '' GENERATOR <<'PY' || true
-import os, random, sys
-
-# Deterministic payload: the same seed and parameters give byte-identical trees.
-out, seed, min_total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rng = random.Random(seed)
-KiB, MiB = 1024, 1024 * 1024
-
-# --- text-like content: lines of code, config and prose from a made-up vocabulary -----
-syll = ["ka", "sp", "er", "sky", "net", "scan", "ver", "lo", "mi", "tra", "con", "fig",
-        "up", "date", "sig", "base", "core", "ui", "el", "an", "ro", "de", "pol", "ix"]
-words = sorted({"".join(rng.choice(syll) for _ in range(rng.randint(1, 4))) for _ in range(3000)})
-kw = ["fn", "let", "if", "else", "return", "for", "in", "match", "struct", "impl", "pub",
-      "const", "true", "false", "None", "self", "while", "import", "def", "class"]
-
-def text_line():
-    r = rng.random()
-    if r < 0.35:   # code
-        ind = "    " * rng.randint(0, 3)
-        toks = [rng.choice(kw if rng.random() < 0.3 else words) for _ in range(rng.randint(2, 9))]
-        return ind + " ".join(toks) + rng.choice([";", " {", "}", ":", ",", ")"])
-    if r < 0.6:    # config / key = value
-        return "%s.%s = %s" % (rng.choice(words), rng.choice(words),
-                               rng.choice([str(rng.randint(0, 99999)), '"%s"' % rng.choice(words),
-                                           rng.choice(["true", "false"])]))
-    if r < 0.75:   # log-ish line with numbers (less compressible)
-        return "2024-%02d-%02dT%02d:%02d:%02d.%03dZ %s [%s] %s %08x" % (
-            rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59),
-            rng.randint(0, 59), rng.randint(0, 999), rng.choice(["INFO", "WARN", "DEBUG"]),
-            rng.choice(words), " ".join(rng.choice(words) for _ in range(rng.randint(3, 8))),
-            rng.getrandbits(32))
-    if r < 0.8:
-        return ""
-    sentence = " ".join(rng.choice(words) for _ in range(rng.randint(5, 16)))
-    return sentence.capitalize() + "."
-
-pool_parts, pool_len = [], 0
-while pool_len < 6 * MiB:
-    line = text_line() + "\n"
-    pool_parts.append(line)
-    pool_len += len(line)
-text_pool = "".join(pool_parts).encode()
-
-def text_bytes(n):
-    # A slice of the pool at a random offset (wrapping), so files differ from each other.
-    off = rng.randrange(len(text_pool))
-    buf = bytearray()
-    while len(buf) < n:
-        take = min(n - len(buf), len(text_pool) - off)
-        buf += text_pool[off:off + take]
-        off = 0
-    return bytes(buf)
-
-def random_bytes(n):   # already-compressed data: images, archives, packed resources
-    return rng.randbytes(n)
-
-def binary_bytes(n):   # executable-like: code (random), tables (patterned), zero padding, strings
-    buf = bytearray()
-    while len(buf) < n:
-        blk = min(4 * KiB, n - len(buf))
-        r = rng.random()
-        if r < 0.5:
-            buf += rng.randbytes(blk)
-        elif r < 0.7:
-            pat = rng.randbytes(rng.choice([4, 8, 16, 32]))
-            buf += (pat * (blk // len(pat) + 1))[:blk]
-        elif r < 0.85:
-            buf += bytes(blk)
-        else:
-            buf += text_bytes(blk)
-    return bytes(buf)
-
-KINDS = {
-    "text":   (text_bytes,   [".txt", ".json", ".xml", ".ini", ".py", ".js", ".css", ".html", ".md", ".toml"]),
-    "binary": (binary_bytes, [".so", ".dll", ".bin", ".dat", ".mo", ".exe"]),
-    "random": (random_bytes, [".png", ".jpg", ".pak", ".gz", ".zip", ".bdb"]),
-}
-
-# --- folders: a product-like nested layout, depth 1..5 (no "etc": the installer owns it) --
-tops = ["bin", "lib", "share", "plugins", "data", "resources", "modules", "locale", "doc"]
-dirs = list(tops)
-while len(dirs) < 240:
-    parent = rng.choice(dirs)
-    if parent.count("/") >= 4:
-        continue
-    dirs.append(parent + "/" + rng.choice(words)[:12] + "_" + str(rng.randint(0, 99)))
-dirs = sorted(set(dirs))
-
-used = set()
-def new_path(ext):
-    while True:
-        p = "%s/%s%s" % (rng.choice(dirs), rng.choice(words)[:16] + "-" + str(rng.randint(0, 9999)), ext)
-        if p not in used:
-            used.add(p)
-            return p
-
-def loguniform(lo, hi):
-    import math
-    return int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
-
-def pick_kind(weights):
-    r, acc = rng.random(), 0.0
-    for k, w in weights:
-        acc += w
-        if r < acc:
-            return k
-    return weights[-1][0]
-
-specs = []   # (size, kind)
-for _ in range(2600):   # many small files, 1..64 KiB, log-uniform (most are a few KiB)
-    specs.append((loguniform(1 * KiB, 64 * KiB), pick_kind([("text", .6), ("binary", .25), ("random", .15)])))
-for _ in range(120):    # some medium files, 64 KiB..1 MiB
-    specs.append((loguniform(64 * KiB, 1 * MiB), pick_kind([("text", .4), ("binary", .4), ("random", .2)])))
-total = sum(s for s, _ in specs)
-n_large = 0
-while total < min_total or n_large < 8:   # some large files, 1..8 MiB, until the total is reached
-    size = rng.randint(1 * MiB, 8 * MiB)
-    specs.append((size, pick_kind([("binary", .5), ("random", .5)])))
-    total += size
-    n_large += 1
-
-FIXED_MTIME = 1_700_000_000
-for d in dirs:
-    os.makedirs(os.path.join(out, d), exist_ok=True)
-for size, kind in specs:
-    gen, exts = KINDS[kind]
-    rel = new_path(rng.choice(exts))
-    path = os.path.join(out, rel)
-    with open(path, "wb") as f:
-        f.write(gen(size))
-    mode = 0o755 if (rel.startswith("bin/") or rel.endswith((".so", ".exe"))) else 0o644
-    os.chmod(path, mode)
-    os.utime(path, (FIXED_MTIME, FIXED_MTIME))
-
-for d in sorted(dirs, reverse=True) + [""]:   # folders last: writing files changes their mtime
-    os.utime(os.path.join(out, d), (FIXED_MTIME, FIXED_MTIME))
-
-print("files=%d bytes=%d dirs=%d" % (len(specs), total, len(dirs)))
-PY
-
-PAYLOAD_SEED=20241123
-PAYLOAD_MIN_BYTES=$((120 * 1024 * 1024))
-payload_key="$(printf '%s\n%s\n%s\n' "$GENERATOR" "$PAYLOAD_SEED" "$PAYLOAD_MIN_BYTES" | sha256sum | cut -c1-16)"
-
-if [[ -f "$stamp" && -d "$tree" && -f "$tarball" ]] && [[ "$(head -n1 "$stamp")" == "$payload_key" ]]; then
-  log "payload: reusing $tree (cached, key $payload_key)"
-else
-  log "payload: generating under $payload_root (seed $PAYLOAD_SEED; once, then cached)"
-  rm -rf "$tree" "$tree.tmp" "$tarball" "$tarball.tmp" "$stamp"
-  python3 -c "$GENERATOR" "$tree.tmp" "$PAYLOAD_SEED" "$PAYLOAD_MIN_BYTES" >"$payload_root/gen.out"
-  mv "$tree.tmp" "$tree"
-  log "payload: making the uncompressed tarball"
-  tar --sort=name --owner=0 --group=0 --numeric-owner -cf "$tarball.tmp" -C "$tree" .
-  mv "$tarball.tmp" "$tarball"
-  { echo "$payload_key"; cat "$payload_root/gen.out"; } >"$stamp.tmp"
-  mv "$stamp.tmp" "$stamp"
-fi
-payload_files="$(find "$tree" -type f | wc -l)"
-payload_dirs="$(find "$tree" -mindepth 1 -type d | wc -l)"
-payload_bytes="$(find "$tree" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d", s}')"
-log "payload: $payload_files files, $payload_dirs folders, $payload_bytes bytes"
-((payload_files >= 2000 && payload_bytes >= 100000000)) \
-  || die "payload is smaller than intended (need >= 2,000 files and >= 100 MB)"
-
-# ---------------------------------------------------------------------------------------
-# Build.
-# ---------------------------------------------------------------------------------------
-log "cargo build --release"
-cargo build --release >&2 || die "cargo build --release failed"
-bin="${CARGO_TARGET_DIR:-$repo/target}/release/ksn-setup"
-[[ -x "$bin" ]] || die "no binary at $bin after the build"
+ensure_payload
+build_release
 
 # ---------------------------------------------------------------------------------------
 # One install under /usr/bin/time -v: peak RSS, and a check that it installed the payload.
@@ -289,11 +95,10 @@ fi
 rss_kib="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out_dir/time-v.txt")"
 [[ -n "$rss_kib" ]] || die "could not read the peak RSS from $out_dir/time-v.txt"
 
-# The installed tree must hold the payload byte for byte (next to etc/ and .ksn-setup/).
-if ! diff -rq --no-dereference -x etc -x .ksn-setup "$tree" "$dest" >"$out_dir/diff.txt" 2>&1; then
-  head -n 20 "$out_dir/diff.txt" >&2
-  die "the installed tree differs from the payload (see $out_dir/diff.txt)"
-fi
+# The installed tree must hold the payload byte for byte, next to etc/, .ksn-setup/ and
+# ksn-setup's own lib/ksn-setup/ and bin/ksn-settings (listed in extras.txt).
+check_tree_diff install "$tree" "$dest" "$out_dir/diff.txt" "$out_dir/extras.txt" installer \
+  || die "the installed tree differs from the payload (see $out_dir/diff.txt)"
 [[ -f "$dest/.ksn-setup/receipt.toml" ]] || log "warning: no .ksn-setup/receipt.toml after install"
 [[ ! -e "$dest/.ksn-setup/txn" ]] || log "warning: .ksn-setup/txn/ left behind after install"
 rm -rf "$dest"
@@ -301,9 +106,7 @@ rm -rf "$dest"
 # ---------------------------------------------------------------------------------------
 # Timed runs.
 # ---------------------------------------------------------------------------------------
-q() { printf '%q' "$1"; }
-ksn_cmd="$(q "$bin")"
-for a in "${ksn_args[@]}"; do ksn_cmd+=" $(q "$a")"; done
+ksn_cmd="$(qcmd "$bin" "${ksn_args[@]}")"
 tar_cmd="tar -xf $(q "$tarball") -C $(q "$dest")"
 tar_sync_cmd="$tar_cmd && sync -f $(q "$dest")"
 
@@ -326,9 +129,8 @@ hyperfine --runs "$runs" --warmup "$warmup" \
 # ---------------------------------------------------------------------------------------
 # Table.
 # ---------------------------------------------------------------------------------------
-fs_type="$(df -PT "$(dirname "$dest")" | awk 'NR == 2 {print $2 " (" $1 ")"}')"
-rev="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
-if [[ -n "$(git -C "$repo" status --porcelain -- src Cargo.toml 2>/dev/null)" ]]; then rev+=", uncommitted changes"; fi
+fs_type="$(fs_of "$(dirname "$dest")")"
+rev="$(ksn_rev)"
 facts="$(nproc) CPUs, $(uname -sr), target on $fs_type, $(hyperfine --version), ksn-setup @ $rev"
 
 python3 - "$out_dir/hyperfine.json" "$out_dir/install.md" "$runs" "$cold" "$warmup" \
