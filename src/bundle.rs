@@ -547,7 +547,8 @@ fn builtin_product() -> Product {
     }
 }
 
-fn builtin_catalog() -> anyhow::Result<Catalog> {
+/// The statements built into this program.
+pub fn builtin_catalog() -> anyhow::Result<Catalog> {
     let files: BTreeMap<&str, &[u8]> = embedded::STATEMENTS.iter().copied().collect();
     let index = files
         .get("statements.toml")

@@ -127,7 +127,7 @@ impl InstalledProduct {
             // An install by a ksn-setup that did not install them, or damaged ones (repair
             // still has to be able to read the receipt): the built-in ones stand in.
             other => (
-                crate::bundle::Bundle::open(None, None)?.statements,
+                crate::bundle::builtin_catalog()?,
                 other.and_then(Result::err),
             ),
         };
