@@ -359,18 +359,12 @@ fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         installer,
     } = args;
     let trust = signing::trust(trusted_key.as_deref()).map_err(BadInput)?;
-    let choice = payload_choice(payload.as_deref(), installer.as_deref());
-    let mut bundle =
-        Bundle::open_for_run(choice, statements.as_deref(), trust.as_ref()).map_err(BadInput)?;
-    // The product gets its statements, and, from an installer (not a bare payload folder, an
-    // image for testing and benchmarks), the maintenance program with its settings launcher.
-    let program = match payload {
-        Some(_) => None,
-        None => Some(std::env::current_exe().context("cannot find this program's own file")?),
-    };
-    bundle
-        .add_maintenance_files(program.as_deref())
-        .map_err(BadInput)?;
+    let bundle = bundle_to_install(
+        payload.as_deref(),
+        installer.as_deref(),
+        statements.as_deref(),
+        trust.as_ref(),
+    )?;
     let file = match (&answers, &bundle.answers) {
         (Some(_), Some(packed)) => {
             return Err(BadInput(anyhow::anyhow!(
@@ -811,13 +805,17 @@ fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// The bundle a repair restores from, with the files ksn-setup adds to every install.
-fn maintenance_bundle(
+/// The bundle an install (or a repair) puts in place, with what ksn-setup adds to every
+/// install: the statements, and, from an installer (not a bare payload folder, an image for
+/// testing and benchmarks), the maintenance program with its settings launcher.
+fn bundle_to_install(
     payload: Option<&std::path::Path>,
     installer: Option<&std::path::Path>,
+    statements: Option<&std::path::Path>,
+    trust: Option<&signing::Trust>,
 ) -> anyhow::Result<Bundle> {
     let choice = payload_choice(payload, installer);
-    let mut bundle = Bundle::open_for_run(choice, None, None).map_err(BadInput)?;
+    let mut bundle = Bundle::open_for_run(choice, statements, trust).map_err(BadInput)?;
     let program = match payload {
         Some(_) => None,
         None => Some(std::env::current_exe().context("cannot find this program's own file")?),
@@ -833,7 +831,12 @@ fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
     use crate::maintenance;
     let dir = dir_of(&args.dir);
     let installed = InstalledProduct::open(&dir)?;
-    let bundle = maintenance_bundle(args.payload.as_deref(), args.installer.as_deref())?;
+    let bundle = bundle_to_install(
+        args.payload.as_deref(),
+        args.installer.as_deref(),
+        None,
+        None,
+    )?;
     let now = now_rfc3339();
     if args.check {
         return Ok(match maintenance::plan_repair(&installed, &bundle, &now)? {
