@@ -160,6 +160,31 @@ impl Work {
         }
     }
 
+    /// Work on an installed product (`kind`: `ksn-change`, `repair`, `uninstall`): `ops` only,
+    /// records and receipt untouched unless the caller sets them.
+    pub fn on_installed(
+        kind: &str,
+        ops: Vec<Op>,
+        receipt: &crate::receipt::Receipt,
+        now: &str,
+    ) -> Work {
+        let files = ops
+            .iter()
+            .filter(|op| matches!(op, Op::Install { .. }))
+            .count() as u64;
+        Work {
+            kind: kind.into(),
+            ops,
+            config_text: String::new(),
+            consent_line: None,
+            decision: None,
+            product_name: receipt.product_name.clone(),
+            product_version: receipt.product_version.clone(),
+            now: now.to_string(),
+            files,
+        }
+    }
+
     /// What `kind` says in messages: "install", "repair", "KSN change".
     fn noun(&self) -> &str {
         match self.kind.as_str() {

@@ -127,21 +127,17 @@ pub fn plan_change(
         product_version: installed.receipt.product_version.clone(),
         installer_version: crate::INSTALLER_VERSION.into(),
     };
+    let ops = vec![
+        Op::WriteConfig { replaces: true },
+        Op::AppendConsentLog {
+            previous_len: installed.consent_log_len,
+        },
+    ];
     let work = Work {
-        kind: "ksn-change".into(),
-        ops: vec![
-            Op::WriteConfig { replaces: true },
-            Op::AppendConsentLog {
-                previous_len: installed.consent_log_len,
-            },
-        ],
         config_text,
         consent_line: Some(line.to_line()),
         decision: Some(record.decision),
-        product_name: installed.receipt.product_name.clone(),
-        product_version: installed.receipt.product_version.clone(),
-        now: now.to_string(),
-        files: 0,
+        ..Work::on_installed("ksn-change", ops, &installed.receipt, now)
     };
     Ok(Some((work, record)))
 }

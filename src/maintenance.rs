@@ -188,22 +188,11 @@ pub fn plan_repair(
             unavailable.join(", ")
         );
     }
-    let files = installs.len() as u64;
     if !installs.is_empty() {
         ops.push(Op::Stage);
         ops.extend(installs);
     }
-    let work = Work {
-        kind: "repair".into(),
-        ops,
-        config_text: String::new(),
-        consent_line: None,
-        decision: None,
-        product_name: installed.receipt.product_name.clone(),
-        product_version: installed.receipt.product_version.clone(),
-        now: now.to_string(),
-        files,
-    };
+    let work = Work::on_installed("repair", ops, &installed.receipt, now);
     Ok(Some(RepairPlan {
         work,
         damaged: damaged
@@ -261,15 +250,5 @@ pub fn plan_uninstall(installed: &InstalledProduct, records: Records, now: &str)
     ops.push(Op::RemoveObsolete {
         path: RelPath::new(crate::receipt::PATH).expect("valid path"),
     });
-    Work {
-        kind: "uninstall".into(),
-        ops,
-        config_text: String::new(),
-        consent_line: None,
-        decision: None,
-        product_name: installed.receipt.product_name.clone(),
-        product_version: installed.receipt.product_version.clone(),
-        now: now.to_string(),
-        files: 0,
-    }
+    Work::on_installed("uninstall", ops, &installed.receipt, now)
 }
