@@ -32,7 +32,7 @@ use anyhow::Context as _;
 
 use crate::bundle::Bundle;
 use crate::consent::Decision;
-use crate::error::{self, ExitStatus};
+use crate::error::ExitStatus;
 use crate::plan::{self, Plan, human_bytes};
 use crate::progress::{Event, Phase, Reporter};
 use crate::statements::{self, Language};
@@ -676,13 +676,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 if self.log.is_some() {
                     console::log_error(self.log_path, &e);
                 }
-                match error::exit_status(&e) {
-                    ExitStatus::Cancelled => Outcome::Cancelled,
-                    status => Outcome::Failed {
-                        message: format!("{e:#}"),
-                        rolled_back: status != ExitStatus::RollbackIncomplete,
-                    },
-                }
+                Outcome::from_error(&e)
             }
         };
         self.wizard.finish(outcome);
@@ -724,13 +718,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 if self.log.is_some() {
                     console::log_error(self.log_path, &e);
                 }
-                match error::exit_status(&e) {
-                    ExitStatus::Cancelled => Outcome::Cancelled,
-                    status => Outcome::Failed {
-                        message: format!("{e:#}"),
-                        rolled_back: status != ExitStatus::RollbackIncomplete,
-                    },
-                }
+                Outcome::from_error(&e)
             }
         };
         self.wizard.finish(outcome);

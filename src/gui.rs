@@ -46,9 +46,8 @@ pub struct GuiOptions {
     pub save_answers: Option<PathBuf>,
 }
 
-/// How the work on the worker thread ended: the Finish page's outcome, or the error message
-/// and whether the rollback was complete.
-type WorkerResult = Result<Outcome, (String, bool)>;
+/// How the work on the worker thread ended: the Finish page's outcome, or the engine's error.
+type WorkerResult = anyhow::Result<Outcome>;
 
 struct Worker {
     events: Receiver<Event>,
@@ -305,23 +304,16 @@ fn start_install(controller: &Rc<Controller>) {
         });
         return;
     }
-    *controller.log.borrow_mut() = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&controller.options.log)
-        .ok();
-
     let bundle = Arc::clone(&controller.bundle);
     start_worker(controller, move |reporter, cancel| {
         let dir = answers
             .dir
             .clone()
             .unwrap_or_else(crate::answers::default_dir);
-        let target = target::inspect(&dir, &bundle).map_err(|e| (format!("{e:#}"), true))?;
-        let plan =
-            plan::plan(&bundle, &answers, &target, &now()).map_err(|e| (e.to_string(), true))?;
+        let target = target::inspect(&dir, &bundle)?;
+        let plan = plan::plan(&bundle, &answers, &target, &now())?;
         reporter.step(format!("plan:\n{plan}"));
-        let installed = executor::install(&bundle, &plan, reporter, cancel).map_err(failure)?;
+        let installed = executor::install(&bundle, &plan, reporter, cancel)?;
         Ok(Outcome::Installed {
             ksn: installed.plan.ksn.record.clone(),
             dir: installed.plan.target,
@@ -329,29 +321,13 @@ fn start_install(controller: &Rc<Controller>) {
     });
 }
 
-/// An engine error as the Finish page shows it: the message, and whether everything was
-/// rolled back.
-fn failure(e: anyhow::Error) -> (String, bool) {
-    let status = crate::error::exit_status(&e);
-    (
-        format!("{e:#}"),
-        status != crate::error::ExitStatus::RollbackIncomplete,
-    )
-}
-
 /// Starts a maintenance task (Modify, Repair, Uninstall) on a worker thread.
 fn start_maintenance(controller: &Rc<Controller>, task: crate::task::Task) {
-    *controller.log.borrow_mut() = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&controller.options.log)
-        .ok();
     let bundle = Arc::clone(&controller.bundle);
     let dir = PathBuf::from(controller.wizard.borrow().dir());
     let task = task.with_shown_statement(&bundle);
     start_worker(controller, move |reporter, cancel| {
-        let done = crate::task::run(&dir, Some(&bundle), &task, &now(), reporter, cancel)
-            .map_err(failure)?;
+        let done = crate::task::run(&dir, Some(&bundle), &task, &now(), reporter, cancel)?;
         Ok(Outcome::Maintained {
             summary: done.summary(&bundle.product.name, &dir),
         })
@@ -364,6 +340,11 @@ fn start_worker(
     controller: &Rc<Controller>,
     work: impl FnOnce(&Reporter, &AtomicBool) -> WorkerResult + Send + 'static,
 ) {
+    *controller.log.borrow_mut() = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&controller.options.log)
+        .ok();
     let (sender, events) = mpsc::channel();
     let cancel = Arc::new(AtomicBool::new(false));
     let result = Arc::new(Mutex::new(None));
@@ -431,10 +412,7 @@ fn poll_worker(controller: &Rc<Controller>) {
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(_) if cancelled => Outcome::Cancelled,
-            Err((message, rolled_back)) => Outcome::Failed {
-                message,
-                rolled_back,
-            },
+            Err(error) => Outcome::from_error(&error),
         };
         if let (Some(file), Outcome::Failed { message, .. }) =
             (controller.log.borrow_mut().as_mut(), &outcome)

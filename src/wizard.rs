@@ -123,6 +123,21 @@ pub enum Outcome {
     Cancelled,
 }
 
+impl Outcome {
+    /// How a run that failed with `error` ends on the Finish page: cancelled, or failed with
+    /// its message and whether the rollback undid everything.
+    pub fn from_error(error: &anyhow::Error) -> Outcome {
+        use crate::error::{ExitStatus, exit_status};
+        match exit_status(error) {
+            ExitStatus::Cancelled => Outcome::Cancelled,
+            status => Outcome::Failed {
+                message: format!("{error:#}"),
+                rolled_back: status != ExitStatus::RollbackIncomplete,
+            },
+        }
+    }
+}
+
 /// Copy progress for the Progress page.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Progress {
