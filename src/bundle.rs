@@ -401,21 +401,10 @@ impl Bundle {
     pub fn check_files(&self) -> anyhow::Result<(usize, u64)> {
         let mut files = 0;
         let mut bytes = 0;
-        let mut buffer = vec![0u8; 1 << 20];
         self.for_each_file(|index, reader| {
             let entry = &self.entries[index];
             let mut hasher = Sha256::new();
-            let mut read = 0u64;
-            loop {
-                let n = reader
-                    .read(&mut buffer)
-                    .with_context(|| damaged(&entry.path))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buffer[..n]);
-                read += n as u64;
-            }
+            let read = std::io::copy(reader, &mut hasher).with_context(|| damaged(&entry.path))?;
             if read != entry.size() {
                 anyhow::bail!(
                     "payload entry \"{}\" is damaged: {read} bytes, the bundle says {}",

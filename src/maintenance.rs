@@ -3,7 +3,6 @@
 //! or a kill puts the folder back as it was.
 
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -79,16 +78,8 @@ pub fn check_entry(dir: &Path, entry: &ReceiptEntry) -> std::io::Result<Option<D
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<Option<String>> {
-    let mut file = fs::File::open(path)?;
     let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
+    std::io::copy(&mut fs::File::open(path)?, &mut hasher)?;
     Ok(Some(hex::encode(hasher.finalize())))
 }
 
