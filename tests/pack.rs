@@ -63,6 +63,19 @@ fn run_installer(installer: &Path, args: &[&str]) -> Output {
     panic!("{} stayed busy", installer.display());
 }
 
+/// Runs a packed installer unattended, licenses accepted, into `dest`, with `extra` flags.
+fn run_unattended(installer: &Path, dest: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--unattended",
+        "--accept-eula",
+        "--accept-privacy-policy",
+        "--dir",
+        dest.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    run_installer(installer, &args)
+}
+
 fn write_answers(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     fs::write(&path, text).unwrap();
@@ -126,18 +139,7 @@ fn pack_then_install_gives_the_source_tree_byte_for_byte() {
     );
 
     let dest = tmp.path().join("dest");
-    let out = run_installer(
-        &installer,
-        &[
-            "--unattended",
-            "--accept-eula",
-            "--accept-privacy-policy",
-            "--ksn",
-            "decline",
-            "--dir",
-            dest.to_str().unwrap(),
-        ],
-    );
+    let out = run_unattended(&installer, &dest, &["--ksn", "decline"]);
     assert_ok(&out);
     assert_same_tree(
         &snapshot(&payload),
@@ -319,16 +321,7 @@ fn a_flipped_byte_anywhere_in_the_bundle_is_refused_and_the_target_untouched() {
     for (what, offset, status) in offsets {
         let bad = tmp.path().join("bad-setup");
         flipped_copy(&installer, offset, &bad);
-        let out = run_installer(
-            &bad,
-            &[
-                "--unattended",
-                "--accept-eula",
-                "--accept-privacy-policy",
-                "--dir",
-                dest.to_str().unwrap(),
-            ],
-        );
+        let out = run_unattended(&bad, &dest, &[]);
         assert_eq!(code(&out), Some(status), "{what}: {}", show(&out));
         assert_no_panic(&out);
         let err = stderr(&out);
@@ -382,16 +375,7 @@ fn a_truncated_or_foreign_file_gives_a_clear_error() {
     fs::write(&cut_file, &bytes[..(program + data / 2) as usize]).unwrap();
     fs::set_permissions(&cut_file, fs::Permissions::from_mode(0o755)).unwrap();
     let dest = tmp.path().join("dest");
-    let out = run_installer(
-        &cut_file,
-        &[
-            "--unattended",
-            "--accept-eula",
-            "--accept-privacy-policy",
-            "--dir",
-            dest.to_str().unwrap(),
-        ],
-    );
+    let out = run_unattended(&cut_file, &dest, &[]);
     assert_eq!(code(&out), Some(2), "{}", show(&out));
     assert!(stderr(&out).contains("truncated"), "{}", show(&out));
     assert!(!dest.exists());
@@ -556,15 +540,7 @@ fn signatures_with_and_without_a_trusted_key() {
         );
 
         let dest = tmp.path().join(format!("dest-{}", what.replace(' ', "-")));
-        let mut args = vec![
-            "--unattended",
-            "--accept-eula",
-            "--accept-privacy-policy",
-            "--dir",
-            dest.to_str().unwrap(),
-        ];
-        args.extend(trusted);
-        let out = run_installer(installer, &args);
+        let out = run_unattended(installer, &dest, &trusted);
         assert_eq!(code(&out), Some(2), "install {what}: {}", show(&out));
         assert!(
             stderr(&out).contains(expect),
@@ -593,15 +569,7 @@ fn signatures_with_and_without_a_trusted_key() {
 
     // The signed installer installs under the trusted key, and its config keeps the preset.
     let dest = tmp.path().join("dest");
-    let mut args = vec![
-        "--unattended",
-        "--accept-eula",
-        "--accept-privacy-policy",
-        "--dir",
-        dest.to_str().unwrap(),
-    ];
-    args.extend(trusted);
-    assert_ok(&run_installer(&signed, &args));
+    assert_ok(&run_unattended(&signed, &dest, &trusted));
     let config = read_toml(&dest.join("etc/product.toml"));
     assert_eq!(config["ksn"]["participate"].as_bool(), Some(false));
     let receipt = read_toml(&dest.join(".ksn-setup/receipt.toml"));
@@ -631,18 +599,11 @@ fn a_signed_install_pins_its_key_for_upgrades() {
     assert_ok(&pack(&payload, &unsigned, &[]));
 
     let dest = tmp.path().join("dest");
-    let args = [
-        "--unattended",
-        "--accept-eula",
-        "--accept-privacy-policy",
-        "--dir",
-        dest.to_str().unwrap(),
-    ];
-    assert_ok(&run_installer(&signed, &args));
+    assert_ok(&run_unattended(&signed, &dest, &[]));
     let before = snapshot(&dest);
 
     for (what, installer) in [("another key", &foreign), ("unsigned", &unsigned)] {
-        let out = run_installer(installer, &args);
+        let out = run_unattended(installer, &dest, &[]);
         assert_ne!(code(&out), Some(0), "{what}: {}", show(&out));
         assert!(
             stderr(&out).contains("must be signed by the same key"),
@@ -661,7 +622,7 @@ fn a_signed_install_pins_its_key_for_upgrades() {
     assert_same_tree(&before, &snapshot(&dest), "payload folder");
 
     // The same key may upgrade.
-    assert_ok(&run_installer(&signed, &args));
+    assert_ok(&run_unattended(&signed, &dest, &[]));
 }
 
 #[test]
@@ -679,17 +640,10 @@ fn a_packed_installer_can_be_repacked_with_new_answers() {
 
     // An answers file on the command line cannot replace the packed one.
     let dest = tmp.path().join("dest-refused");
-    let out = run_installer(
+    let out = run_unattended(
         &first,
-        &[
-            "--unattended",
-            "--accept-eula",
-            "--accept-privacy-policy",
-            "--answers",
-            first_answers.to_str().unwrap(),
-            "--dir",
-            dest.to_str().unwrap(),
-        ],
+        &dest,
+        &["--answers", first_answers.to_str().unwrap()],
     );
     assert_eq!(code(&out), Some(2), "{}", show(&out));
     assert!(stderr(&out).contains("re-pack"), "{}", show(&out));
