@@ -12,7 +12,7 @@ use std::time::Duration;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
 use ksn_setup::settings::{self, SettingsAdapter, SettingsDialog, SettingsWindow};
 use slint::ComponentHandle;
-use slint::platform::{Key, WindowEvent};
+use slint::platform::Key;
 use support::{assert_ok, consent_lines, install, read_toml, sha256_hex};
 
 const SWITCH: &str = "Kaspersky Security Network";
@@ -38,10 +38,7 @@ fn installed(args: &[&str]) -> Settings {
 }
 
 fn open(dir: &Path) -> SettingsWindow {
-    thread_local! {
-        static BACKEND: () = i_slint_backend_testing::init_no_event_loop();
-    }
-    BACKEND.with(|_| {});
+    support::headless::init();
     let window = settings::build(dir).unwrap();
     window.show().unwrap();
     window
@@ -78,14 +75,7 @@ impl Settings {
     }
 
     fn key(&self, key: impl Into<slint::SharedString>) {
-        let text: slint::SharedString = key.into();
-        self.window
-            .window()
-            .dispatch_event(WindowEvent::KeyPressed { text: text.clone() });
-        self.window
-            .window()
-            .dispatch_event(WindowEvent::KeyReleased { text });
-        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(20));
+        support::headless::press(self.window.window(), key);
     }
 
     fn space(&self) {

@@ -2,6 +2,8 @@
 //! payloads and statement folders.
 #![allow(dead_code)]
 
+pub mod headless;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

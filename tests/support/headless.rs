@@ -1,0 +1,21 @@
+//! Driving Slint windows on the headless testing backend, as the UI tests do.
+
+use std::time::Duration;
+
+use slint::platform::WindowEvent;
+
+/// Sets up the testing backend once per test thread (each test runs on its own thread).
+pub fn init() {
+    thread_local! {
+        static BACKEND: () = i_slint_backend_testing::init_no_event_loop();
+    }
+    BACKEND.with(|_| {});
+}
+
+/// Presses and releases `key` in `window`, then lets 20 ms pass for timers and animations.
+pub fn press(window: &slint::Window, key: impl Into<slint::SharedString>) {
+    let text: slint::SharedString = key.into();
+    window.dispatch_event(WindowEvent::KeyPressed { text: text.clone() });
+    window.dispatch_event(WindowEvent::KeyReleased { text });
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(20));
+}
