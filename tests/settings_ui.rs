@@ -445,23 +445,16 @@ fn an_engine_error_is_shown_in_the_window_and_nothing_changes() {
 fn every_control_has_an_accessible_label_in_every_state() {
     let s = installed(&[]);
     let check = |what: &str| {
-        for role in [
-            AccessibleRole::Button,
-            AccessibleRole::Switch,
-            AccessibleRole::Checkbox,
-            AccessibleRole::TextInput,
-        ] {
-            for control in s
-                .window
-                .root_element()
-                .query_descendants()
-                .match_accessible_role(role)
-                .find_all()
-            {
-                let label = control.accessible_label().unwrap_or_default();
-                assert!(!label.trim().is_empty(), "a {role:?} has no label ({what})");
-            }
-        }
+        support::headless::assert_labelled(
+            &s.window,
+            &[
+                AccessibleRole::Button,
+                AccessibleRole::Switch,
+                AccessibleRole::Checkbox,
+                AccessibleRole::TextInput,
+            ],
+            what,
+        )
     };
     check("main view");
     assert!(s.exists("Close"));

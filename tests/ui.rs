@@ -390,27 +390,16 @@ fn every_control_has_an_accessible_label() {
     let s = setup(None);
     let mut pages_seen = 0;
     loop {
-        for role in [
-            AccessibleRole::Button,
-            AccessibleRole::Checkbox,
-            AccessibleRole::TextInput,
-            AccessibleRole::Combobox,
-        ] {
-            for control in s
-                .window
-                .root_element()
-                .query_descendants()
-                .match_accessible_role(role)
-                .find_all()
-            {
-                let label = control.accessible_label().unwrap_or_default();
-                assert!(
-                    !label.trim().is_empty(),
-                    "a {role:?} on page {:?} has no label",
-                    s.page()
-                );
-            }
-        }
+        support::headless::assert_labelled(
+            &s.window,
+            &[
+                AccessibleRole::Button,
+                AccessibleRole::Checkbox,
+                AccessibleRole::TextInput,
+                AccessibleRole::Combobox,
+            ],
+            &format!("page {:?}", s.page()),
+        );
         pages_seen += 1;
         match s.page() {
             PageId::Welcome => s.enter(),

@@ -19,3 +19,26 @@ pub fn press(window: &slint::Window, key: impl Into<slint::SharedString>) {
     window.dispatch_event(WindowEvent::KeyReleased { text });
     i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(20));
 }
+
+/// Asserts that every control of `roles` in `root` has a non-empty accessible label (what a
+/// screen reader announces); `context` says where, for the message.
+pub fn assert_labelled(
+    root: &impl i_slint_backend_testing::ElementRoot,
+    roles: &[i_slint_backend_testing::AccessibleRole],
+    context: &str,
+) {
+    for &role in roles {
+        for control in root
+            .root_element()
+            .query_descendants()
+            .match_accessible_role(role)
+            .find_all()
+        {
+            let label = control.accessible_label().unwrap_or_default();
+            assert!(
+                !label.trim().is_empty(),
+                "a {role:?} has no label ({context})"
+            );
+        }
+    }
+}
