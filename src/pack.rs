@@ -58,7 +58,7 @@ pub struct PackSummary {
 
 /// Checks an answers file for packing: the same errors as at install time, and a silent
 /// installer must accept the licenses itself, since it asks nothing.
-pub fn check_answers(path: &Path, text: &str) -> anyhow::Result<()> {
+fn check_answers(path: &Path, text: &str) -> anyhow::Result<()> {
     let file = AnswersFile::parse(path, text).map_err(|e| BadInput(e.into()))?;
     file.check_silent(path, text)
         .map_err(|e| BadInput(e.into()))?;

@@ -5,8 +5,8 @@
 //! an untrusted signer before anything else reads the bundle. The data is then checked while
 //! it streams: every file's SHA-256 before the file is committed, and the SHA-256 of all the
 //! compressed bytes at the end of the stream ([`Packed::finish`]), so a bad byte anywhere
-//! stops the install, which rolls back. `verify` ([`Packed::check_data`] and a full decode)
-//! checks everything without installing.
+//! stops the install, which rolls back. `verify` decodes everything the same way without
+//! installing.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -91,35 +91,6 @@ impl Packed {
             .with_context(|| format!("cannot open installer \"{}\"", self.path.display()))?;
         file.seek(SeekFrom::Start(self.trailer.program_len))?;
         Ok(file.take(self.trailer.data_len))
-    }
-
-    /// Hashes every byte of the compressed data and compares it with the manifest.
-    pub fn check_data(&self) -> anyhow::Result<()> {
-        let mut data = self.data()?;
-        let mut hasher = Sha256::new();
-        let mut buffer = vec![0u8; 1 << 20];
-        let mut total = 0u64;
-        loop {
-            let n = data
-                .read(&mut buffer)
-                .with_context(|| format!("cannot read installer \"{}\"", self.path.display()))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-            total += n as u64;
-        }
-        let expected = self.manifest.data_sha256()?;
-        let actual: [u8; 32] = hasher.finalize().into();
-        if total != self.trailer.data_len || actual != expected {
-            bail!(
-                "installer \"{}\" is damaged: its compressed payload (bytes {}..{}) does not match the manifest's SHA-256",
-                self.path.display(),
-                self.trailer.program_len,
-                self.trailer.program_len + self.trailer.data_len
-            );
-        }
-        Ok(())
     }
 
     /// A decoder over the data: the concatenated file contents, in manifest order. It hashes

@@ -252,9 +252,7 @@ pub fn check(
     let signer = match signature {
         None => None,
         Some((key, sig)) => {
-            // Checked with the trusted key when there is one, so a bundle naming some other key
-            // is refused whatever it claims.
-            let checking = trust.map(|t| t.key).unwrap_or(key);
+            // A bundle naming any key but the trusted one is refused whatever it claims.
             if let Some(t) = trust
                 && t.key != key
             {
@@ -264,7 +262,7 @@ pub fn check(
                     trust: t.source,
                 });
             }
-            if !verify(&checking, digest, &sig) {
+            if !verify(&key, digest, &sig) {
                 return Err(SignatureError::Invalid);
             }
             Some(key)
