@@ -16,6 +16,7 @@ use crate::answers::{self, Answers, AnswersFile, Overrides};
 use crate::bundle::{Bundle, PayloadChoice};
 use crate::console::Console;
 use crate::error::{self, BadInput, ExitStatus};
+use crate::now_rfc3339;
 use crate::progress::Reporter;
 use crate::statements::Language;
 use crate::task::{Done, Task};
@@ -333,14 +334,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
     let InstallArgs {
         unattended,
@@ -488,9 +481,7 @@ fn run_wizard(
         _ => Wizard::new(answers, dir),
     };
     let log = log.unwrap_or_else(|| std::env::temp_dir().join("ksn-setup.log"));
-    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
+    let has_display = gui::has_display();
     let mut why_not_window =
         String::from("there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)");
     if has_display {

@@ -33,6 +33,7 @@ use anyhow::Context as _;
 use crate::bundle::Bundle;
 use crate::consent::Decision;
 use crate::error::ExitStatus;
+use crate::now_rfc3339;
 use crate::plan::{self, Plan, human_bytes};
 use crate::progress::{Event, Phase, Reporter};
 use crate::statements::{self, Language};
@@ -267,7 +268,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 let answers = self.wizard.answers();
                 let dir = PathBuf::from(self.wizard.dir());
                 let made = target::inspect(&dir, self.bundle)
-                    .and_then(|t| Ok(plan::plan(self.bundle, &answers, &t, &now())?));
+                    .and_then(|t| Ok(plan::plan(self.bundle, &answers, &t, &now_rfc3339())?));
                 self.plan = made.ok();
             }
             Action::StartInstall => self.install()?,
@@ -642,7 +643,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let cancel = Arc::clone(&self.interrupts.cancel);
         let bundle = self.bundle;
         // The plan is made again now, so its time is the moment Install was confirmed.
-        let now = now();
+        let now = now_rfc3339();
         let result = std::thread::scope(|scope| {
             let worker = scope.spawn(move || {
                 let reporter = Reporter::new(sender, true);
@@ -698,7 +699,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let bundle = self.bundle;
         let dir = PathBuf::from(self.wizard.dir());
         let task = task.with_shown_statement(bundle);
-        let now = now();
+        let now = now_rfc3339();
         let result = std::thread::scope(|scope| {
             let worker = scope.spawn(|| {
                 let reporter = Reporter::new(sender, true);
@@ -1128,13 +1129,6 @@ fn yes_or_no(answer: &str) -> Option<bool> {
         "n" | "no" | "н" | "нет" => Some(false),
         _ => None,
     }
-}
-
-fn now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(0).unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 fn format_seconds(seconds: u64) -> String {

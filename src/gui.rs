@@ -19,6 +19,7 @@ use slint::{ComponentHandle, SharedString};
 
 use crate::bundle::Bundle;
 use crate::consent::Decision;
+use crate::now_rfc3339;
 use crate::plan::{self, Plan, human_bytes};
 use crate::progress::{Event, Reporter};
 use crate::statements::{self, Language};
@@ -239,7 +240,15 @@ fn after(controller: &Rc<Controller>, action: Action) {
     }
 }
 
-fn select_language(language: Language) {
+/// Whether a window can open here: X11 or Wayland is named in the environment.
+pub fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+}
+
+/// Switches the bundled translation of every Slint window of this process.
+pub fn select_language(language: Language) {
     // English is the source language: selecting it restores the untranslated strings.
     let _ = slint::select_bundled_translation(language.code());
 }
@@ -258,8 +267,14 @@ fn perform(controller: &Rc<Controller>, action: Action) {
         Action::MakePlan => {
             let answers = controller.wizard.borrow().answers();
             let dir = PathBuf::from(controller.wizard.borrow().dir());
-            let made = target::inspect(&dir, &controller.bundle)
-                .and_then(|t| Ok(plan::plan(&controller.bundle, &answers, &t, &now())?));
+            let made = target::inspect(&dir, &controller.bundle).and_then(|t| {
+                Ok(plan::plan(
+                    &controller.bundle,
+                    &answers,
+                    &t,
+                    &now_rfc3339(),
+                )?)
+            });
             *controller.plan.borrow_mut() = made.ok();
         }
         Action::StartInstall => start_install(controller),
@@ -278,13 +293,6 @@ fn perform(controller: &Rc<Controller>, action: Action) {
             let _ = slint::quit_event_loop();
         }
     }
-}
-
-fn now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(0).unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Starts the engine on a worker thread with the plan made for the Ready page (made again
@@ -311,7 +319,7 @@ fn start_install(controller: &Rc<Controller>) {
             .clone()
             .unwrap_or_else(crate::answers::default_dir);
         let target = target::inspect(&dir, &bundle)?;
-        let plan = plan::plan(&bundle, &answers, &target, &now())?;
+        let plan = plan::plan(&bundle, &answers, &target, &now_rfc3339())?;
         reporter.step(format!("plan:\n{plan}"));
         let installed = executor::install(&bundle, &plan, reporter, cancel)?;
         Ok(Outcome::Installed {
@@ -327,7 +335,7 @@ fn start_maintenance(controller: &Rc<Controller>, task: crate::task::Task) {
     let dir = PathBuf::from(controller.wizard.borrow().dir());
     let task = task.with_shown_statement(&bundle);
     start_worker(controller, move |reporter, cancel| {
-        let done = crate::task::run(&dir, Some(&bundle), &task, &now(), reporter, cancel)?;
+        let done = crate::task::run(&dir, Some(&bundle), &task, &now_rfc3339(), reporter, cancel)?;
         Ok(Outcome::Maintained {
             summary: done.summary(&bundle.product.name, &dir),
         })

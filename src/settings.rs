@@ -23,6 +23,7 @@ use crate::consent::DecidedBy;
 use crate::error::{BadInput, ExitStatus};
 use crate::installed::{InstalledProduct, KsnState};
 use crate::ksn_change::{self, ChangeRequest};
+use crate::now_rfc3339;
 use crate::progress::Reporter;
 use crate::statements::Language;
 
@@ -221,14 +222,6 @@ pub fn display_time(rfc3339: &str) -> String {
         .unwrap_or_else(|| rfc3339.to_string())
 }
 
-/// Now, RFC 3339 UTC to the second (as the CLI records it).
-fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(0).unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 /// The model behind one window.
 struct Controller {
     dir: PathBuf,
@@ -250,7 +243,7 @@ fn build_for(installed: &InstalledProduct) -> Result<SettingsWindow, slint::Plat
     let facts = KsnFacts::read(installed);
     let window = SettingsWindow::new()?;
     // After the window: the translations are loaded with the first component.
-    select_language(facts.language);
+    crate::gui::select_language(facts.language);
     let controller = Rc::new(Controller {
         dir: installed.dir.clone(),
         model: RefCell::new(SettingsModel::new(facts)),
@@ -265,10 +258,7 @@ fn build_for(installed: &InstalledProduct) -> Result<SettingsWindow, slint::Plat
 /// Shows the settings window of the product in `dir` until it is closed.
 pub fn run(dir: &Path) -> anyhow::Result<ExitStatus> {
     let installed = InstalledProduct::open(dir)?;
-    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
-    if !has_display {
+    if !crate::gui::has_display() {
         return Err(no_window(
             "there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)",
         ));
@@ -287,11 +277,6 @@ fn no_window(why: &str) -> anyhow::Error {
          `ksn-setup ksn agree` or `ksn-setup ksn decline` instead"
     ))
     .into()
-}
-
-fn select_language(language: Language) {
-    // English is the source language: selecting it restores the untranslated strings.
-    let _ = slint::select_bundled_translation(language.code());
 }
 
 /// Binds the adapter's callbacks. The window owns the closures and they own the controller,
