@@ -11,11 +11,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
-use ksn_setup::answers::{Answers, Overrides};
-use ksn_setup::bundle::Bundle;
-use ksn_setup::gui::{self, GuiOptions, PageId, WizardAdapter};
-use ksn_setup::statements::Language;
-use ksn_setup::wizard::Wizard;
+use ksn_setup::bundle::contents::Bundle;
+use ksn_setup::consent::answers::{Answers, Overrides};
+use ksn_setup::consent::statements::Language;
+use ksn_setup::gui::setup_window::{self, GuiOptions};
+use ksn_setup::gui::{PageId, WizardAdapter};
+use ksn_setup::wizard::machine::Wizard;
 use slint::ComponentHandle;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -49,7 +50,7 @@ fn shoot(language: Language, out: &Path) -> Result<(), Box<dyn std::error::Error
         log: tmp.path().join("setup.log"),
         save_answers: None,
     };
-    let (window, controller) = gui::build(Bundle::open(None, None)?, wizard, options)?;
+    let (window, controller) = setup_window::build(Bundle::open(None, None)?, wizard, options)?;
     window
         .window()
         .set_size(slint::LogicalSize::new(780.0, 580.0));

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
-use ksn_setup::settings::{self, SettingsAdapter, SettingsDialog, SettingsWindow};
+use ksn_setup::gui::settings_window;
+use ksn_setup::gui::{SettingsAdapter, SettingsDialog, SettingsWindow};
 use slint::ComponentHandle;
 use slint::platform::Key;
 use support::{assert_ok, consent_lines, install, read_toml, sha256_hex};
@@ -39,7 +40,7 @@ fn installed(args: &[&str]) -> Settings {
 
 fn open(dir: &Path) -> SettingsWindow {
     support::headless::init();
-    let window = settings::build(dir).unwrap();
+    let window = settings_window::build(dir).unwrap();
     window.show().unwrap();
     window
 }

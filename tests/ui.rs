@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
-use ksn_setup::answers::{Answers, AnswersFile, Overrides};
-use ksn_setup::bundle::Bundle;
-use ksn_setup::gui::{self, GuiOptions, PageId, SetupWindow, WizardAdapter};
-use ksn_setup::installed::InstalledProduct;
-use ksn_setup::statements::Language;
-use ksn_setup::wizard::Wizard;
+use ksn_setup::bundle::contents::Bundle;
+use ksn_setup::consent::answers::{Answers, AnswersFile, Overrides};
+use ksn_setup::consent::statements::Language;
+use ksn_setup::gui::setup_window::{self, GuiOptions};
+use ksn_setup::gui::{self, PageId, SetupWindow, WizardAdapter};
+use ksn_setup::maintenance::installed::InstalledProduct;
+use ksn_setup::wizard::machine::Wizard;
 use slint::ComponentHandle;
 use slint::platform::Key;
 
@@ -29,7 +30,7 @@ const KEEP: &str = "Keep my settings and the record of my KSN choices";
 
 struct Setup {
     window: SetupWindow,
-    controller: std::rc::Rc<gui::Controller>,
+    controller: std::rc::Rc<setup_window::Controller>,
     _tmp: tempfile::TempDir,
     dir: PathBuf,
 }
@@ -65,7 +66,7 @@ fn setup_full(
         save_answers,
     };
     let (window, controller) =
-        gui::build(Bundle::open(payload, None).unwrap(), wizard, options).unwrap();
+        setup_window::build(Bundle::open(payload, None).unwrap(), wizard, options).unwrap();
     window.show().unwrap();
     Setup {
         window,
@@ -98,7 +99,7 @@ fn open_installed(dir: &Path, log: &Path) -> Setup {
         save_answers: None,
     };
     let (window, controller) =
-        gui::build(Bundle::open(None, None).unwrap(), wizard, options).unwrap();
+        setup_window::build(Bundle::open(None, None).unwrap(), wizard, options).unwrap();
     window.show().unwrap();
     Setup {
         window,

@@ -1,0 +1,14 @@
+//! The primitives every other part stands on: durable file writes (`durable`), bundle paths
+//! checked to stay inside a target (`paths`), exit codes and located errors (`error`), where
+//! everything lives in an install folder (`layout`), time stamps (`time`) and sizes in words
+//! (`units`).
+//!
+//! May use: the standard library and small crates. Must never use any other part of
+//! ksn-setup: everything above depends on these, so an import upward would make a circle.
+
+pub mod durable;
+pub mod error;
+pub mod layout;
+pub mod paths;
+pub mod time;
+pub mod units;

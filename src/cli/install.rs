@@ -1,0 +1,267 @@
+//! `install` (the default command) and `recover`: the unattended install and its dry run,
+//! the wizard (the Slint window where there is a display, the console wizard on a
+//! terminal), and finishing or undoing an interrupted run.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::common::{LangArg, bundle_to_install};
+use crate::base::error::{BadInput, ExitStatus};
+use crate::base::layout;
+use crate::base::time::now_rfc3339;
+use crate::bundle::contents::Bundle;
+use crate::bundle::signing;
+use crate::consent::answers::{self, Answers, AnswersFile, Overrides};
+use crate::consent::statements::Language;
+use crate::console::progress::Console;
+use crate::engine::progress::Reporter;
+use crate::engine::{executor, plan, recovery, target};
+use crate::gui::setup_window;
+use crate::wizard::machine::Wizard;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum KsnArg {
+    /// Participate in Kaspersky Security Network.
+    Agree,
+    /// Do not participate.
+    Decline,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct InstallArgs {
+    /// Install without asking: everything comes from the answers file and the flags.
+    #[arg(long)]
+    pub(super) unattended: bool,
+    /// Answers file (TOML) with preset answers; flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub(super) answers: Option<PathBuf>,
+    /// Install folder [default: /opt/ksn-demo as root, ~/.local/share/ksn-demo otherwise].
+    #[arg(long, value_name = "DIR")]
+    pub(super) dir: Option<PathBuf>,
+    /// Accept the End User License Agreement (required for --unattended).
+    #[arg(long)]
+    pub(super) accept_eula: bool,
+    /// Accept the Privacy Policy (required for --unattended).
+    #[arg(long)]
+    pub(super) accept_privacy_policy: bool,
+    /// Kaspersky Security Network: agree or decline; absent leaves it undecided (off).
+    #[arg(long, value_enum, value_name = "CHOICE")]
+    pub(super) ksn: Option<KsnArg>,
+    /// Language of the texts shown and recorded [default: from the answers, else LANG].
+    #[arg(long, value_enum, value_name = "LANG")]
+    pub(super) lang: Option<LangArg>,
+    /// Write every step and every error with its cause to FILE (appended).
+    #[arg(long, value_name = "FILE")]
+    pub(super) log: Option<PathBuf>,
+    /// Print the ordered plan and change nothing.
+    #[arg(long)]
+    pub(super) dry_run: bool,
+    /// Install the product tree in DIR instead of the built-in demo product.
+    #[arg(long, value_name = "DIR", conflicts_with = "installer")]
+    pub(super) payload: Option<PathBuf>,
+    /// Install from this packed installer file (without running it), as if it were run.
+    #[arg(long, value_name = "FILE")]
+    pub(super) installer: Option<PathBuf>,
+    /// Use the statements in DIR (laid out like statements/) instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub(super) statements: Option<PathBuf>,
+    /// Write the answers chosen in the wizard to FILE, as an answers file --unattended accepts.
+    #[arg(long, value_name = "FILE")]
+    pub(super) save_answers: Option<PathBuf>,
+    /// Install only an installer signed by this ed25519 public key (PEM).
+    #[arg(long, value_name = "KEY")]
+    pub(super) trusted_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct RecoverArgs {
+    /// The install folder to recover.
+    #[arg(long, value_name = "DIR")]
+    pub(super) dir: PathBuf,
+}
+
+pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
+    let InstallArgs {
+        unattended,
+        answers,
+        dir,
+        accept_eula,
+        accept_privacy_policy,
+        ksn,
+        lang,
+        log,
+        dry_run,
+        payload,
+        statements,
+        save_answers,
+        trusted_key,
+        installer,
+    } = args;
+    let trust = signing::trust(trusted_key.as_deref()).map_err(BadInput)?;
+    let bundle = bundle_to_install(
+        payload.as_deref(),
+        installer.as_deref(),
+        statements.as_deref(),
+        trust.as_ref(),
+    )?;
+    let file = match (&answers, &bundle.answers) {
+        (Some(_), Some(packed)) => {
+            return Err(BadInput(anyhow::anyhow!(
+                "this installer carries its own answers ({}); --answers cannot replace them. \
+                 To change them, re-pack: {} pack --answers FILE --output NEW",
+                packed.name,
+                std::env::args()
+                    .next()
+                    .unwrap_or_else(|| "ksn-setup".into())
+            ))
+            .into());
+        }
+        (Some(path), None) => Some(AnswersFile::load(path)?),
+        (None, Some(packed)) => Some(
+            AnswersFile::parse(std::path::Path::new(&packed.name), &packed.text)
+                .map_err(|e| BadInput(e.into()))?,
+        ),
+        (None, None) => None,
+    };
+    let overrides = Overrides {
+        dir,
+        accept_eula,
+        accept_privacy_policy,
+        ksn: ksn.map(|k| matches!(k, KsnArg::Agree)),
+        language: lang.map(Language::from),
+    };
+    // An answers file the caller passes is theirs to override; the answers packed into an
+    // installer are the administrator's, and a locked choice there binds whoever runs it.
+    if bundle.answers.is_some()
+        && let Some(file) = &file
+        && let Some(locked) = &file.ksn.locked
+        && *locked.get_ref()
+        && overrides.ksn.is_some()
+        && overrides.ksn != file.ksn.participate
+    {
+        return Err(BadInput(anyhow::anyhow!(
+            "the KSN choice is locked by the answers packed into this installer (ksn.participate = {}, ksn.locked = true); --ksn cannot change it",
+            file.ksn.participate.unwrap_or_default()
+        ))
+        .into());
+    }
+    let answers = Answers::merge(file.as_ref(), &overrides);
+    let dir = answers.dir.clone().unwrap_or_else(answers::default_dir);
+    let silent = answers.mode == crate::consent::answers::UiMode::Silent;
+    if !unattended && !dry_run && !silent {
+        return run_wizard(bundle, &answers, dir, log, save_answers);
+    }
+
+    let console = Console::start(log.as_deref(), std::io::stderr().is_terminal())?;
+    let reporter = console.reporter();
+    let target = target::inspect(&dir, &bundle)?;
+    let plan =
+        plan::plan(&bundle, &answers, &target, &now_rfc3339()).map_err(|e| BadInput(e.into()))?;
+    if dry_run {
+        print!("{plan}");
+        drop(reporter);
+        console.finish();
+        return Ok(if plan.problems.is_empty() {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failed
+        });
+    }
+    reporter.step(format!("plan:\n{plan}"));
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(signal, Arc::clone(&cancel))
+            .context("cannot set up signal handling")?;
+    }
+    let result = executor::install(&bundle, &plan, &reporter, &cancel);
+    drop(reporter);
+    console.finish();
+    let installed = result?;
+    if let Some(message) = &installed.recovered {
+        println!("ksn-setup: recovered: {message}");
+    }
+    let plan = &installed.plan;
+    println!(
+        "Installed {} {} into {}.\nKSN: the product {}.\nConfig: {}",
+        plan.product_name,
+        plan.product_version,
+        plan.target.display(),
+        crate::consent::rules::describe(&plan.ksn.record),
+        plan.target.join(layout::CONFIG).display()
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// The interactive install: the Slint window where there is a display, the console wizard
+/// on a terminal otherwise.
+fn run_wizard(
+    bundle: Bundle,
+    answers: &Answers,
+    dir: PathBuf,
+    log: Option<PathBuf>,
+    save_answers: Option<PathBuf>,
+) -> anyhow::Result<ExitStatus> {
+    // The same product and version already in the folder: maintenance mode (Modify, Repair,
+    // Uninstall), as running an MSI again offers. Another version is an upgrade.
+    let wizard = match crate::maintenance::installed::InstalledProduct::open(&dir) {
+        Ok(installed)
+            if installed.receipt.product_name == bundle.product.name
+                && installed.receipt.product_version == bundle.product.version =>
+        {
+            let record = installed.ksn_record();
+            let locked = (record.locked
+                && record.decided_by == Some(crate::consent::rules::DecidedBy::Administrator))
+            .then_some(record.participate);
+            Wizard::for_installed(
+                answers,
+                dir,
+                installed.receipt.product_version.clone(),
+                locked,
+            )
+        }
+        _ => Wizard::new(answers, dir),
+    };
+    let log = log.unwrap_or_else(|| std::env::temp_dir().join("ksn-setup.log"));
+    let has_display = crate::gui::has_display();
+    let mut why_not_window =
+        String::from("there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)");
+    if has_display {
+        let options = setup_window::GuiOptions {
+            log: log.clone(),
+            save_answers: save_answers.clone(),
+        };
+        match setup_window::run(bundle.clone(), wizard.clone(), options) {
+            Ok(code) => return Ok(ExitStatus::from_code(code)),
+            Err(e) => why_not_window = format!("the window could not be opened ({e})"),
+        }
+    }
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        eprintln!("ksn-setup: {why_not_window}; using the console wizard");
+        let code = crate::console::wizard::run(&bundle, wizard, &log, save_answers.as_deref())?;
+        return Ok(ExitStatus::from_code(code));
+    }
+    Err(BadInput(anyhow::anyhow!(
+        "{why_not_window} and this is not a terminal, so the wizard cannot run; \
+         install with --unattended (with --accept-eula --accept-privacy-policy, or an answers file)"
+    ))
+    .into())
+}
+
+pub(super) fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitStatus> {
+    let RecoverArgs { dir } = args;
+    match recovery::recover(&dir, &Reporter::silent())? {
+        Some(message) => println!("ksn-setup: recovered: {message}"),
+        None => println!("ksn-setup: nothing to recover in \"{}\"", dir.display()),
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,174 @@
+//! `ksn status|agree|decline`: Kaspersky Security Network participation of an installed
+//! product, from a terminal or a script. Agreeing shows the Statement on a terminal and asks
+//! for "yes"; a script proves the text it showed with `--accept-statement SHA256`.
+
+use std::io::IsTerminal as _;
+
+use clap::{Args, Subcommand};
+
+use super::common::{DirArgs, LangArg, dir_of};
+use crate::base::error::ExitStatus;
+use crate::base::layout;
+use crate::base::time::now_rfc3339;
+use crate::consent::statements::Language;
+use crate::engine::progress::Reporter;
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct KsnArgs {
+    #[command(subcommand)]
+    pub(super) action: KsnAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub(super) enum KsnAction {
+    /// Show whether the product participates, who decided, when, and to which statement.
+    Status {
+        #[command(flatten)]
+        dir: DirArgs,
+        /// Print JSON instead of sentences.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Participate: shows the KSN Statement and asks; scripts prove which text they showed
+    /// with --accept-statement.
+    Agree {
+        #[command(flatten)]
+        dir: DirArgs,
+        /// The SHA-256 of the KSN Statement text accepted (see `ksn status`); required without
+        /// a terminal, and checked against the installed text.
+        #[arg(long, value_name = "SHA256")]
+        accept_statement: Option<String>,
+        /// Language of the statement shown and recorded [default: the earlier record's].
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: Option<LangArg>,
+    },
+    /// Stop participating, at once.
+    Decline {
+        #[command(flatten)]
+        dir: DirArgs,
+    },
+}
+
+pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
+    use crate::maintenance::installed::{InstalledProduct, KsnState};
+    use crate::maintenance::ksn_change::{self, ChangeOutcome, ChangeRequest};
+    match args.action {
+        KsnAction::Status { dir, json } => {
+            let dir = dir_of(&dir);
+            let installed = InstalledProduct::open(&dir)?;
+            let language = installed.ksn_record().statement_language;
+            let status = installed.ksn_status(language);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status).expect("status serialises")
+                );
+                return Ok(ExitStatus::Success);
+            }
+            let record = &status.record;
+            let state = match status.state {
+                KsnState::On => "on: the product participates in Kaspersky Security Network",
+                KsnState::Off => "off: declined",
+                KsnState::Undecided => "off: no decision yet",
+                KsnState::NeedsConsent => {
+                    "off until the new KSN Statement is accepted (ksn-setup ksn agree)"
+                }
+            };
+            println!("KSN: {state}");
+            if let (Some(by), Some(at)) = (record.decided_by, &record.decided_at) {
+                println!(
+                    "Decided by: {}{} on {at}",
+                    by.as_str(),
+                    if record.locked { ", locked" } else { "" }
+                );
+            }
+            if record.decision == crate::consent::rules::Decision::Agreed {
+                println!(
+                    "Agreed to: KSN Statement {} ({}), sha256:{}",
+                    record.statement_version, record.statement_language, record.statement_sha256
+                );
+            }
+            println!(
+                "Installed statement: KSN Statement {} ({}), sha256:{}\n  {}",
+                status.statement_version,
+                status.statement_language,
+                status.statement_sha256,
+                dir.join(layout::STATEMENTS_DIR)
+                    .join(
+                        &installed
+                            .ksn_statement()
+                            .text(status.statement_language)
+                            .1
+                            .file
+                    )
+                    .display()
+            );
+            Ok(ExitStatus::Success)
+        }
+        KsnAction::Decline { dir } => {
+            let dir = dir_of(&dir);
+            let installed = InstalledProduct::open(&dir)?;
+            let request = ChangeRequest {
+                participate: false,
+                accepted_sha256: None,
+                language: installed.ksn_record().statement_language,
+            };
+            match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
+                ChangeOutcome::Changed(_) => println!(
+                    "KSN is off: the product no longer participates in Kaspersky Security Network."
+                ),
+                ChangeOutcome::Unchanged(_) => println!("KSN was already off; nothing changed."),
+            }
+            Ok(ExitStatus::Success)
+        }
+        KsnAction::Agree {
+            dir,
+            accept_statement,
+            lang,
+        } => {
+            let dir = dir_of(&dir);
+            let installed = InstalledProduct::open(&dir)?;
+            let language = lang
+                .map(Language::from)
+                .unwrap_or(installed.ksn_record().statement_language);
+            let statement = installed.ksn_statement();
+            let (shown, text) = statement.text(language);
+            let accepted = match accept_statement {
+                Some(sha) => Some(sha),
+                None if std::io::stdin().is_terminal() => {
+                    println!(
+                        "{} (version {}, {shown})\n\n{}\n",
+                        statement.title(shown),
+                        statement.version,
+                        text.reflowed()
+                    );
+                    print!("Type \"yes\" to agree to participate in Kaspersky Security Network: ");
+                    use std::io::Write as _;
+                    std::io::stdout().flush()?;
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    if line.trim() != "yes" {
+                        println!("Not agreed; nothing changed.");
+                        return Ok(ExitStatus::Cancelled);
+                    }
+                    Some(text.sha256.clone())
+                }
+                None => None,
+            };
+            let request = ChangeRequest {
+                participate: true,
+                accepted_sha256: accepted,
+                language: shown,
+            };
+            match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
+                ChangeOutcome::Changed(record) => println!(
+                    "KSN is on: the product participates in Kaspersky Security Network \
+                     (KSN Statement {}, {}).",
+                    record.statement_version, record.statement_language
+                ),
+                ChangeOutcome::Unchanged(_) => println!("KSN was already on; nothing changed."),
+            }
+            Ok(ExitStatus::Success)
+        }
+    }
+}

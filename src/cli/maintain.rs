@@ -1,0 +1,123 @@
+//! `settings`, `repair` and `uninstall`: the product's settings window, and restoring or
+//! removing exactly what the receipt lists, each as one journaled transaction.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::common::{DirArgs, bundle_to_install, dir_of};
+use crate::base::error::ExitStatus;
+use crate::base::time::now_rfc3339;
+use crate::console::progress::Console;
+use crate::maintenance::task::{Done, Task};
+
+/// Opens the settings window of the product in the folder.
+pub(super) fn run_settings(args: DirArgs) -> anyhow::Result<ExitStatus> {
+    crate::gui::settings_window::run(&dir_of(&args))
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct RepairArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// Restore from this packed installer [default: this program's own bundle].
+    #[arg(long, value_name = "FILE", conflicts_with = "payload")]
+    installer: Option<PathBuf>,
+    /// Restore from this product tree.
+    #[arg(long, value_name = "DIR")]
+    payload: Option<PathBuf>,
+    /// Only report what is damaged; change nothing (exit 1 when something is).
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct UninstallArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// Also remove the config and the consent log (kept by default: they are the record of
+    /// your choices, and a reinstall finds your settings).
+    #[arg(long)]
+    remove_config: bool,
+}
+
+pub(super) fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
+    use crate::maintenance::installed::InstalledProduct;
+
+    let dir = dir_of(&args.dir);
+    let installed = InstalledProduct::open(&dir)?;
+    let bundle = bundle_to_install(
+        args.payload.as_deref(),
+        args.installer.as_deref(),
+        None,
+        None,
+    )?;
+    let now = now_rfc3339();
+    if args.check {
+        return Ok(
+            match crate::maintenance::repair::plan_repair(&installed, &bundle, &now)? {
+                None => {
+                    println!("Nothing to repair: every installed file matches the receipt.");
+                    ExitStatus::Success
+                }
+                Some(plan) => {
+                    for (path, damage) in &plan.damaged {
+                        println!("damaged: {path} ({damage})");
+                    }
+                    ExitStatus::Failed
+                }
+            },
+        );
+    }
+    let console = Console::start(None, std::io::stderr().is_terminal())?;
+    let reporter = console.reporter();
+    let cancel = AtomicBool::new(false);
+    let result =
+        crate::maintenance::task::run(&dir, Some(&bundle), &Task::Repair, &now, &reporter, &cancel);
+    drop(reporter);
+    console.finish();
+    let done = result?;
+    if let Done::Repaired(damaged) = &done {
+        for (path, damage) in damaged {
+            println!("restored: {path} (was {damage})");
+        }
+    }
+    println!("{}", done.summary(&installed.receipt.product_name, &dir));
+    Ok(ExitStatus::Success)
+}
+
+pub(super) fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
+    use crate::maintenance::installed::InstalledProduct;
+    use crate::maintenance::uninstall::Records;
+    let dir = dir_of(&args.dir);
+    let records = if args.remove_config {
+        Records::Remove
+    } else {
+        Records::Keep
+    };
+    let installed = InstalledProduct::open(&dir)?;
+    let console = Console::start(None, std::io::stderr().is_terminal())?;
+    let reporter = console.reporter();
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&cancel))
+            .context("cannot set up signal handling")?;
+    }
+    let result = crate::maintenance::task::run(
+        &dir,
+        None,
+        &Task::Uninstall { records },
+        &now_rfc3339(),
+        &reporter,
+        &cancel,
+    );
+    drop(reporter);
+    console.finish();
+    let done = result?;
+    println!("{}", done.summary(&installed.receipt.product_name, &dir));
+    Ok(ExitStatus::Success)
+}

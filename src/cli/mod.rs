@@ -1,0 +1,135 @@
+//! The command line: clap definitions, and one file per command family: installing and
+//! recovering (`install`), making and checking installers (`pack`), KSN participation after
+//! install (`ksn`), and the product's settings, repair and uninstall (`maintain`); what more
+//! than one of them uses is in `common`.
+//!
+//! `ksn-setup` with no subcommand means `install`, so a packed installer runs as
+//! `./setup --unattended --dir D`. Every mode ends in the same plan → execute path; this file
+//! only parses, dispatches and turns an error into its exit code.
+//!
+//! May use every other part; nothing uses it but `main`.
+
+mod common;
+mod install;
+mod ksn;
+mod maintain;
+mod pack;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::base::error::{self, ExitStatus};
+use common::DirArgs;
+use install::{InstallArgs, RecoverArgs};
+use ksn::{KsnAction, KsnArgs};
+use maintain::{RepairArgs, UninstallArgs};
+use pack::{InspectArgs, KeygenArgs, PackArgs, VerifyArgs};
+
+/// Installs KSN Demo Security and records your Kaspersky Security Network choice.
+///
+/// Without a subcommand, ksn-setup installs (like `install`).
+#[derive(Debug, Parser)]
+#[command(name = "ksn-setup", version, args_conflicts_with_subcommands = true, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    install: InstallArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Install the product (the default). Without --unattended, opens the setup wizard.
+    Install(InstallArgs),
+    /// Finish or roll back a run that was killed or lost power in an install folder.
+    Recover(RecoverArgs),
+    /// Make a preconfigured installer: this program, a payload, statements and answers in one
+    /// executable file.
+    Pack(PackArgs),
+    /// Show what a packed installer holds: product, statements, preset answers, signature.
+    Inspect(InspectArgs),
+    /// Check a packed installer's integrity (and signature) without installing anything.
+    Verify(VerifyArgs),
+    /// Make an ed25519 key pair for signing installers (FILE and FILE.pub, PEM).
+    Keygen(KeygenArgs),
+    /// Kaspersky Security Network participation of an installed product: status, agree, decline.
+    Ksn(KsnArgs),
+    /// Open the product's settings window (Security settings → Kaspersky Security Network).
+    Settings(DirArgs),
+    /// Check every installed file against the receipt and restore missing or changed ones.
+    Repair(RepairArgs),
+    /// Remove exactly what was installed, and the folders left empty.
+    Uninstall(UninstallArgs),
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  installed (or recovered, or nothing to do)
+  1  failed; everything was rolled back and the folder is as it was
+  2  bad input (arguments, answers file, bundle); nothing was written
+  3  cancelled; everything was rolled back
+  4  failed, and the rollback left something behind (listed in the message)";
+
+/// Runs the program and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                ExitStatus::BadInput as u8
+            } else {
+                0
+            });
+        }
+    };
+    let Cli { command, install } = cli;
+    // Commands that only print end quietly when their reader goes away (`| head`), as other
+    // tools do; installs and changes keep Rust's default, so a closed pipe never cuts a
+    // transaction short.
+    if matches!(
+        command,
+        Some(
+            Command::Inspect(_)
+                | Command::Verify(_)
+                | Command::Ksn(KsnArgs {
+                    action: KsnAction::Status { .. }
+                })
+        )
+    ) {
+        // SAFETY: called before any other thread exists; restores the default action.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
+    let (result, log) = match command {
+        None => {
+            let log = install.log.clone();
+            (install::run_install(install), log)
+        }
+        Some(Command::Install(args)) => {
+            let log = args.log.clone();
+            (install::run_install(args), log)
+        }
+        Some(Command::Recover(args)) => (install::run_recover(args), None),
+        Some(Command::Pack(args)) => (pack::run_pack(args), None),
+        Some(Command::Inspect(args)) => (pack::run_inspect(args), None),
+        Some(Command::Verify(args)) => (pack::run_verify(args), None),
+        Some(Command::Keygen(args)) => (pack::run_keygen(args), None),
+        Some(Command::Ksn(args)) => (ksn::run_ksn(args), None),
+        Some(Command::Settings(args)) => (maintain::run_settings(args), None),
+        Some(Command::Repair(args)) => (maintain::run_repair(args), None),
+        Some(Command::Uninstall(args)) => (maintain::run_uninstall(args), None),
+    };
+    match result {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(err) => {
+            let status = error::exit_status(&err);
+            eprintln!("ksn-setup: error: {err:#}");
+            if let Some(log) = log {
+                crate::engine::log::log_error(&log, &err);
+                eprintln!("ksn-setup: the log is in \"{}\"", log.display());
+            }
+            ExitCode::from(status as u8)
+        }
+    }
+}

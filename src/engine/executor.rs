@@ -1,0 +1,1009 @@
+//! The executor: the only code that changes an install folder.
+//!
+//! It takes a [`Plan`] made by [`crate::engine::plan::plan`], creates the target's folders, takes the
+//! folder lock, recovers an interrupted run, checks under the lock that the folder is still
+//! what the plan saw, writes the journal's `begin` record and then runs the plan's operations
+//! in order: the config and the consent record durably first, then the payload, staged and
+//! checked, then moved into place. On any error, or a cancel, it rolls everything back.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use anyhow::{Context as _, anyhow, bail};
+use sha2::{Digest, Sha256};
+
+use crate::base::durable::{self, tmp_path};
+use crate::base::error::Cancelled;
+use crate::base::layout;
+use crate::bundle::contents::Bundle;
+use crate::bundle::entry::EntryKind;
+use crate::engine::faults;
+use crate::engine::journal::{self, Begin, Journal, Record, TxnPaths};
+use crate::engine::lock::FolderLock;
+use crate::engine::plan::{self, Op, Plan};
+use crate::engine::progress::{Event, Phase, Reporter};
+use crate::engine::receipt::{self, Receipt, ReceiptEntry, ReceiptKind};
+use crate::engine::recovery;
+use crate::engine::target;
+
+/// What a finished install reports.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    /// The plan that ran (re-made under the lock when recovery changed the folder first).
+    pub plan: Plan,
+    /// What recovery of an earlier interrupted run did, if anything.
+    pub recovered: Option<String>,
+}
+
+/// Runs `plan` for `bundle`. `cancel` is polled between files; when set, the run rolls back
+/// and returns [`Cancelled`].
+pub fn install(
+    bundle: &Bundle,
+    plan: &Plan,
+    reporter: &Reporter,
+    cancel: &AtomicBool,
+) -> anyhow::Result<Installed> {
+    if !plan.recover_first {
+        refuse_problems(plan)?;
+    }
+    reporter.phase(Phase::Preparing);
+    let target_dir = plan.target.clone();
+    // Finish what an earlier run left before creating anything of our own; that changes the
+    // folder, so the plan is made again from what is there now.
+    let recovered = recovery::recover(&target_dir, reporter)?;
+    let replanned;
+    let plan = if recovered.is_some() || plan.recover_first {
+        let target = target::inspect(&target_dir, bundle)?;
+        replanned = plan::plan(bundle, &plan.answers, &target, &plan.now)?;
+        refuse_problems(&replanned)?;
+        &replanned
+    } else {
+        plan
+    };
+
+    // Folders for the target itself and `.ksn-setup`, so the lock has a place to live.
+    let mut created = Vec::new();
+    for dir in &plan.target_dirs {
+        match fs::create_dir(dir) {
+            Ok(()) => created.push(dir.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                remove_created(&created);
+                return Err(e)
+                    .with_context(|| format!("cannot create folder \"{}\"", dir.display()));
+            }
+        }
+    }
+    if !durable::exists(&target_dir.join(layout::STATE_DIR)) {
+        let dir = target_dir.join(layout::STATE_DIR);
+        fs::create_dir(&dir)
+            .with_context(|| format!("cannot create folder \"{}\"", dir.display()))?;
+        created.push(dir);
+    }
+    let lock = match FolderLock::acquire(&target_dir) {
+        Ok(lock) => lock,
+        Err(e) => {
+            remove_created(&created);
+            return Err(e.into());
+        }
+    };
+
+    // Under the lock: make sure nobody died here since, and that the plan still holds.
+    if durable::exists(&TxnPaths::new(&target_dir).txn()) {
+        drop(lock);
+        remove_created(&created);
+        bail!(
+            "another run was interrupted in \"{}\" a moment ago; run again to recover it",
+            target_dir.display()
+        );
+    }
+    let target = target::inspect(&target_dir, bundle)?;
+    let mut current = plan::plan(bundle, &plan.answers, &target, &plan.now)?;
+    current.target_dirs = plan.target_dirs.clone();
+    if !current.same_changes(plan) {
+        remove_created(&created);
+        bail!(
+            "the install folder \"{}\" changed since the plan was made; run again to plan anew",
+            target_dir.display()
+        );
+    }
+    if let Err(e) = refuse_problems(&current) {
+        remove_created(&created);
+        return Err(e);
+    }
+
+    let work = Work::install(&current);
+    let result = run_journaled(&target_dir, &created, &work, Some(bundle), reporter, cancel);
+    drop(lock);
+    result?;
+    Ok(Installed {
+        plan: current,
+        recovered,
+    })
+}
+
+/// What one transaction does: its operations and the records they write. An install makes it
+/// from its plan; the maintenance commands (a KSN change, repair, uninstall) make their own.
+#[derive(Debug, Clone)]
+pub struct Work {
+    /// `install`, `ksn-change`, `repair`, `uninstall`: in the journal and in messages.
+    pub kind: String,
+    pub ops: Vec<Op>,
+    /// The config text `Op::WriteConfig` writes.
+    pub config_text: String,
+    /// The line `Op::AppendConsentLog` appends.
+    pub consent_line: Option<String>,
+    /// The KSN decision the config records, for messages.
+    pub decision: Option<crate::consent::rules::Decision>,
+    /// For the receipt `Op::WriteReceipt` writes.
+    pub product_name: String,
+    pub product_version: String,
+    pub now: String,
+    /// Payload files the operations install.
+    pub files: u64,
+}
+
+impl Work {
+    pub fn install(plan: &Plan) -> Work {
+        Work {
+            kind: "install".into(),
+            ops: plan.ops.clone(),
+            config_text: plan.config_text.clone(),
+            consent_line: plan.consent_line.clone(),
+            decision: Some(plan.ksn.record.decision),
+            product_name: plan.product_name.clone(),
+            product_version: plan.product_version.clone(),
+            now: plan.now.clone(),
+            files: plan.files,
+        }
+    }
+
+    /// Work on an installed product (`kind`: `ksn-change`, `repair`, `uninstall`): `ops` only,
+    /// records and receipt untouched unless the caller sets them.
+    pub fn on_installed(
+        kind: &str,
+        ops: Vec<Op>,
+        receipt: &crate::engine::receipt::Receipt,
+        now: &str,
+    ) -> Work {
+        let files = ops
+            .iter()
+            .filter(|op| matches!(op, Op::Install { .. }))
+            .count() as u64;
+        Work {
+            kind: kind.into(),
+            ops,
+            config_text: String::new(),
+            consent_line: None,
+            decision: None,
+            product_name: receipt.product_name.clone(),
+            product_version: receipt.product_version.clone(),
+            now: now.to_string(),
+            files,
+        }
+    }
+
+    /// What `kind` says in messages: "install", "repair", "KSN change".
+    fn noun(&self) -> &str {
+        match self.kind.as_str() {
+            "ksn-change" => "change",
+            other => other,
+        }
+    }
+}
+
+/// Runs a maintenance transaction on an installed folder: takes the folder lock, recovers an
+/// interrupted run, makes the work under the lock (so it is made from what is on disk now),
+/// and runs it like an install. `make` may refuse with an error, or find nothing to do
+/// (`None`); nothing is written then.
+pub fn maintain(
+    dir: &Path,
+    bundle: Option<&Bundle>,
+    make: impl FnOnce() -> anyhow::Result<Option<Work>>,
+    reporter: &Reporter,
+    cancel: &AtomicBool,
+) -> anyhow::Result<Option<Work>> {
+    if !durable::exists(&dir.join(layout::RECEIPT)) {
+        bail!(
+            "\"{}\" holds no installed product (no {})",
+            dir.display(),
+            layout::RECEIPT
+        );
+    }
+    reporter.phase(Phase::Preparing);
+    let lock = FolderLock::acquire(dir)?;
+    recovery::recover_locked(dir, reporter)?;
+    let Some(work) = make()? else {
+        return Ok(None);
+    };
+    let result = run_journaled(dir, &[], &work, bundle, reporter, cancel);
+    drop(lock);
+    result.map(|()| Some(work))
+}
+
+/// The journaled part of every transaction, run while the caller holds the folder lock:
+/// `begin` record, the operations, `commit`; on an error or a cancel, the rollback.
+fn run_journaled(
+    target_dir: &Path,
+    created: &[std::path::PathBuf],
+    work: &Work,
+    bundle: Option<&Bundle>,
+    reporter: &Reporter,
+    cancel: &AtomicBool,
+) -> anyhow::Result<()> {
+    let paths = TxnPaths::new(target_dir);
+    let begin = Begin {
+        format: 1,
+        kind: work.kind.clone(),
+        target: target_dir.to_path_buf(),
+        created_dirs: created.to_vec(),
+        ops: work.ops.clone(),
+    };
+    let mut journal = match Journal::begin(&paths, &begin) {
+        Ok(j) => j,
+        Err(e) => {
+            let state = journal::JournalState {
+                begin: Some(begin),
+                installing: false,
+                committed: false,
+            };
+            let _ = journal::rollback(target_dir, &state);
+            return Err(e).context("cannot start the transaction journal");
+        }
+    };
+    reporter.step(format!("journal started in {}", paths.txn().display()));
+
+    let mut run = Run {
+        bundle,
+        work,
+        paths: &paths,
+        reporter,
+        cancel,
+        hashes: Vec::new(),
+    };
+    let mut installing = false;
+    let result = run.all(&mut journal, &mut installing);
+    match result {
+        Ok(()) => {
+            drop(journal);
+            if let Err(e) = journal::finish(target_dir) {
+                reporter.notice(format!(
+                    "done, but the transaction folder could not be cleaned: {e}"
+                ));
+            }
+            reporter.phase(Phase::Done);
+            Ok(())
+        }
+        Err(error) => {
+            reporter.phase(Phase::RollingBack);
+            reporter.step(format!("error: {error:#}; rolling back"));
+            drop(journal);
+            let state = journal::JournalState {
+                begin: Some(begin),
+                installing,
+                committed: false,
+            };
+            match journal::rollback(target_dir, &state) {
+                Ok(done) => {
+                    for step in &done {
+                        reporter.step(format!("rollback: {step}"));
+                    }
+                    Err(error.context(format!(
+                        "the {} was rolled back; the folder is as it was",
+                        work.noun()
+                    )))
+                }
+                Err(incomplete) => {
+                    Err(anyhow::Error::new(incomplete).context(format!("{error:#}")))
+                }
+            }
+        }
+    }
+}
+
+fn refuse_problems(plan: &Plan) -> anyhow::Result<()> {
+    if plan.problems.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = plan.problems.iter().map(|p| p.to_string()).collect();
+    Err(anyhow!(
+        "cannot install into \"{}\":\n  - {}",
+        plan.target.display(),
+        list.join("\n  - ")
+    ))
+}
+
+/// Removes folders created before the journal existed, when the run stops before it.
+fn remove_created(created: &[std::path::PathBuf]) {
+    for dir in created.iter().rev() {
+        if dir.ends_with(layout::STATE_DIR) {
+            let _ = fs::remove_file(dir.join("lock"));
+        }
+        let _ = fs::remove_dir(dir);
+    }
+}
+
+/// How often the copy reports progress, in milliseconds.
+const PROGRESS_INTERVAL_MS: u64 = 25;
+/// Packed installs: files up to this size travel to a writer whole; larger ones in chunks.
+const WHOLE_FILE_MAX: u64 = 1 << 20;
+/// Packed installs: the size of one chunk of a large file.
+const CHUNK: u64 = 1 << 20;
+/// Packed installs: jobs decoded ahead of the writers. With [`WHOLE_FILE_MAX`] and
+/// [`QUEUED_CHUNKS`] this bounds the decoded data in memory to about 16 + 4 MiB per large file
+/// in flight, whatever the payload size.
+const QUEUED_JOBS: usize = 16;
+const QUEUED_CHUNKS: usize = 4;
+
+/// One file (or symlink) for a staging worker.
+struct Job {
+    index: usize,
+    content: Content,
+}
+
+enum Content {
+    /// The worker opens the entry's file itself (folder and built-in payloads).
+    OwnFile,
+    /// No data: a symlink.
+    None,
+    /// The whole file, decoded.
+    Bytes(Vec<u8>),
+    /// A large file, arriving in order from the decoder thread.
+    Chunks(ChunkReader),
+}
+
+/// Reads a file's chunks as the decoder sends them; ends when the decoder closes the queue.
+struct ChunkReader {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl ChunkReader {
+    fn new(chunks: std::sync::mpsc::Receiver<Vec<u8>>) -> Self {
+        ChunkReader {
+            chunks,
+            current: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.current.len() {
+            match self.chunks.recv() {
+                Ok(chunk) => {
+                    self.current = chunk;
+                    self.at = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Progress shared by the staging workers.
+struct StageProgress {
+    files_total: u64,
+    bytes_total: u64,
+    files_done: AtomicU64,
+    bytes_done: AtomicU64,
+    started: std::time::Instant,
+    last_report: AtomicU64,
+}
+
+impl StageProgress {
+    fn file_done(&self, reporter: &Reporter, entry: &crate::bundle::entry::Entry) {
+        let bytes = self.bytes_done.fetch_add(entry.size(), Ordering::Relaxed) + entry.size();
+        let files = self.files_done.fetch_add(1, Ordering::Relaxed) + 1;
+        reporter.detail(|| format!("staged {}", entry.path));
+        // At most one progress event per interval, and the last one: a message per file
+        // would cost more than a small file does.
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_report.load(Ordering::Relaxed);
+        let due = files == self.files_total
+            || (now >= last + PROGRESS_INTERVAL_MS
+                && self
+                    .last_report
+                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok());
+        if due {
+            reporter.send(Event::Progress {
+                files_done: files,
+                files_total: self.files_total,
+                bytes_done: bytes,
+                bytes_total: self.bytes_total,
+                current: entry.path.as_str().into(),
+            });
+        }
+    }
+}
+
+struct Run<'a> {
+    /// The payload; only work that stages or writes a receipt has one.
+    bundle: Option<&'a Bundle>,
+    work: &'a Work,
+    paths: &'a TxnPaths,
+    reporter: &'a Reporter,
+    cancel: &'a AtomicBool,
+    /// SHA-256 of each staged file, by entry index.
+    hashes: Vec<Option<[u8; 32]>>,
+}
+
+impl<'a> Run<'a> {
+    fn all(&mut self, journal: &mut Journal, installing: &mut bool) -> anyhow::Result<()> {
+        faults::hit("begin")?;
+        let total = self.work.ops.len();
+        for (index, op) in self.work.ops.iter().enumerate() {
+            self.check_cancel()?;
+            if matches!(op, Op::Install { .. }) && !*installing {
+                journal
+                    .append(&Record::Installing)
+                    .context("cannot write the journal")?;
+                *installing = true;
+                self.reporter.phase(Phase::Installing);
+            }
+            self.op(index, op)
+                .with_context(|| format!("step {} of {total}", index + 1))?;
+        }
+        self.reporter.phase(Phase::Committing);
+        durable::sync_filesystem(&self.paths.target).context("cannot sync the install to disk")?;
+        faults::hit("before-commit")?;
+        self.check_cancel()?;
+        journal
+            .append(&Record::Commit)
+            .context("cannot write the commit record")?;
+        self.reporter.step("committed");
+        // Committed: from here nothing may roll back, so only a kill or a pause can act here.
+        let _ = faults::hit("after-commit");
+        Ok(())
+    }
+
+    /// The payload of work that stages or writes a receipt; such work always has one.
+    fn bundle(&self) -> &'a Bundle {
+        self.bundle
+            .expect("only work with a bundle stages files or writes a receipt")
+    }
+
+    fn check_cancel(&self) -> anyhow::Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Cancelled.into());
+        }
+        Ok(())
+    }
+
+    fn op(&mut self, index: usize, op: &Op) -> anyhow::Result<()> {
+        let target = &self.paths.target;
+        let backup = self.paths.backup(index);
+        match op {
+            Op::CreateDir { path, mode } => {
+                faults::hit("mkdir")?;
+                let dir = path.under(target);
+                fs::create_dir(&dir)
+                    .with_context(|| format!("cannot create folder \"{}\"", dir.display()))?;
+                fs::set_permissions(&dir, fs::Permissions::from_mode(*mode))
+                    .with_context(|| format!("cannot set the mode of \"{}\"", dir.display()))?;
+                self.reporter.step(format!("created folder {path}"));
+            }
+            Op::WriteConfig { replaces } => {
+                self.reporter.phase(Phase::WritingConfig);
+                let path = self.paths.config();
+                replace_record(
+                    &path,
+                    self.work.config_text.as_bytes(),
+                    *replaces,
+                    &backup,
+                    "config-temp",
+                )?;
+                faults::hit("config")?;
+                self.reporter.step(format!(
+                    "wrote {} (KSN decision: {}), synced",
+                    layout::CONFIG,
+                    self.work
+                        .decision
+                        .map(|d| d.as_str())
+                        .unwrap_or("unchanged")
+                ));
+            }
+            Op::AppendConsentLog { previous_len } => {
+                let path = self.paths.consent_log();
+                let now = fs::symlink_metadata(&path).ok().map(|m| m.len());
+                if now != *previous_len {
+                    bail!("\"{}\" changed while installing", path.display());
+                }
+                let line = self.work.consent_line.as_deref().unwrap_or_default();
+                durable::append_synced(&path, line.as_bytes(), 0o644)
+                    .with_context(|| format!("cannot append to \"{}\"", path.display()))?;
+                faults::hit("consent-log")?;
+                self.reporter
+                    .step(format!("appended the decision to {}", layout::CONSENT_LOG));
+            }
+            Op::Stage => {
+                self.reporter.phase(Phase::Copying);
+                self.stage()?;
+                durable::sync_filesystem(target).context("cannot sync the staged files to disk")?;
+                faults::hit("staged")?;
+                self.reporter
+                    .step(format!("staged {} files, synced", self.work.files));
+            }
+            Op::Install {
+                path,
+                entry,
+                replaces,
+            } => {
+                faults::hit("install-file")?;
+                let dest = path.under(target);
+                if *replaces && !durable::exists(&backup) {
+                    fs::hard_link(&dest, &backup).with_context(|| {
+                        format!(
+                            "cannot keep the earlier \"{}\" for rollback",
+                            dest.display()
+                        )
+                    })?;
+                }
+                fs::rename(self.paths.staged(*entry), &dest)
+                    .with_context(|| format!("cannot move \"{}\" into place", dest.display()))?;
+                self.reporter.step(format!("installed {path}"));
+            }
+            Op::RemoveObsolete { path } => {
+                faults::hit("remove-obsolete")?;
+                let dest = path.under(target);
+                fs::rename(&dest, &backup)
+                    .with_context(|| format!("cannot remove \"{}\"", dest.display()))?;
+                self.reporter.step(format!("removed {path}"));
+            }
+            Op::RemoveObsoleteDir { path, .. } => {
+                let dir = path.under(target);
+                match fs::remove_dir(&dir) {
+                    Ok(()) => self.reporter.step(format!("removed folder {path}")),
+                    // It holds files the user added: keep it and them.
+                    Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+                        self.reporter.notice(format!(
+                            "kept folder {path}: it still holds files ksn-setup did not install (or was asked to keep)"
+                        ))
+                    }
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("cannot remove folder \"{}\"", dir.display())
+                        });
+                    }
+                }
+            }
+            Op::WriteReceipt { replaces } => {
+                let text = self.receipt().to_text();
+                replace_record(
+                    &self.paths.receipt(),
+                    text.as_bytes(),
+                    *replaces,
+                    &backup,
+                    "receipt-temp",
+                )?;
+                faults::hit("receipt")?;
+                self.reporter.step(format!("wrote {}", layout::RECEIPT));
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies every file and symlink of the payload into staging, on several threads, hashing
+    /// each file while writing it and checking the hash and size the bundle promises.
+    ///
+    /// Files come as jobs. From a folder or the built-in payload each worker opens its own
+    /// file; from a packed installer one decoder thread decompresses the single zstd stream
+    /// and hands each file to the workers as it comes out, whole when small, in chunks when
+    /// large, through bounded queues, so memory stays bounded whatever the payload size.
+    fn stage(&mut self) -> anyhow::Result<()> {
+        let bundle = self.bundle();
+        // Only what the work installs: everything for an install, what is damaged for a repair.
+        let mut wanted = vec![false; bundle.entries.len()];
+        for op in &self.work.ops {
+            if let Op::Install { entry, .. } = op {
+                wanted[*entry] = true;
+            }
+        }
+        let wanted = &wanted;
+        let files_total = wanted.iter().filter(|w| **w).count() as u64;
+        let progress = StageProgress {
+            files_total,
+            bytes_total: bundle
+                .entries
+                .iter()
+                .zip(wanted)
+                .filter(|(_, w)| **w)
+                .map(|(e, _)| e.size())
+                .sum(),
+            files_done: AtomicU64::new(0),
+            bytes_done: AtomicU64::new(0),
+            started: std::time::Instant::now(),
+            last_report: AtomicU64::new(0),
+        };
+        let failed = AtomicBool::new(false);
+        let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let fail = |e: anyhow::Error| {
+            failed.store(true, Ordering::Relaxed);
+            first_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(e);
+        };
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 8);
+
+        let staged: Vec<(usize, Option<[u8; 32]>)> = match bundle.packed() {
+            None => {
+                let work: Vec<usize> = (0..bundle.entries.len()).filter(|&i| wanted[i]).collect();
+                let next = AtomicUsize::new(0);
+                let next_job = || {
+                    let slot = next.fetch_add(1, Ordering::Relaxed);
+                    work.get(slot).map(|&index| Job {
+                        index,
+                        content: Content::OwnFile,
+                    })
+                };
+                std::thread::scope(|scope| {
+                    let workers: Vec<_> = (0..threads)
+                        .map(|_| {
+                            scope.spawn(|| self.stage_worker(&next_job, &progress, &failed, &fail))
+                        })
+                        .collect();
+                    workers
+                        .into_iter()
+                        .flat_map(|w| w.join().unwrap_or_default())
+                        .collect()
+                })
+            }
+            Some((packed, order)) => {
+                // Decoding is one thread's work; two writers keep up with it, and more would
+                // only add memory (each holds a file in flight).
+                let writers = threads.min(4);
+                let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED_JOBS);
+                let job_rx = Mutex::new(Some(job_rx));
+                let next_job = || {
+                    let rx = job_rx.lock().unwrap_or_else(|e| e.into_inner());
+                    rx.as_ref().and_then(|rx| rx.recv().ok())
+                };
+                let decode_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+                let staged = std::thread::scope(|scope| {
+                    let decoder = scope.spawn(|| {
+                        if let Err(e) = self.decode(packed, order, wanted, job_tx, &failed) {
+                            failed.store(true, Ordering::Relaxed);
+                            *decode_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                        }
+                    });
+                    let workers: Vec<_> = (0..writers)
+                        .map(|_| {
+                            scope.spawn(|| self.stage_worker(&next_job, &progress, &failed, &fail))
+                        })
+                        .collect();
+                    let staged = workers
+                        .into_iter()
+                        .flat_map(|w| w.join().unwrap_or_default())
+                        .collect();
+                    // The writers stopped (done, failed or cancelled): close the queue, so a
+                    // decoder waiting to hand over one more job gives up instead of waiting
+                    // forever.
+                    job_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    let _ = decoder.join();
+                    staged
+                });
+                // A decoding error explains a writer's short file better than the writer can.
+                if let Some(error) = decode_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                    return Err(error);
+                }
+                staged
+            }
+        };
+        if let Some(error) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(error);
+        }
+        self.hashes = vec![None; bundle.entries.len()];
+        for (index, hash) in staged {
+            self.hashes[index] = hash;
+        }
+        if self
+            .hashes
+            .iter()
+            .zip(&bundle.entries)
+            .zip(wanted)
+            .any(|((h, e), w)| *w && matches!(e.kind, EntryKind::File { .. }) && h.is_none())
+        {
+            bail!("staging ended before every file was written");
+        }
+        Ok(())
+    }
+
+    /// One staging worker: takes jobs until there are none or a run failed; returns the
+    /// hashes of the files it staged.
+    fn stage_worker(
+        &self,
+        next_job: &(dyn Fn() -> Option<Job> + Sync),
+        progress: &StageProgress,
+        failed: &AtomicBool,
+        fail: &(dyn Fn(anyhow::Error) + Sync),
+    ) -> Vec<(usize, Option<[u8; 32]>)> {
+        let mut buffer = vec![0u8; 256 * 1024];
+        let mut mine = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let Some(job) = next_job() else { break };
+            let index = job.index;
+            let result = if self.cancel.load(Ordering::Relaxed) {
+                Err(Cancelled.into())
+            } else {
+                faults::hit("stage-file")
+                    .map_err(anyhow::Error::from)
+                    .and_then(|_| self.stage_one(job, &mut buffer))
+            };
+            match result {
+                Ok(hash) => {
+                    mine.push((index, hash));
+                    progress.file_done(self.reporter, &self.bundle().entries[index]);
+                }
+                Err(e) => {
+                    fail(e);
+                    break;
+                }
+            }
+        }
+        mine
+    }
+
+    /// The decoder thread of a packed install: reads the data stream file by file in data
+    /// order and queues a job for each. Symlinks are queued first; they have no data.
+    fn decode(
+        &self,
+        packed: &crate::bundle::packed::Packed,
+        order: &[usize],
+        wanted: &[bool],
+        jobs: std::sync::mpsc::SyncSender<Job>,
+        failed: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        let bundle = self.bundle();
+        let in_data: std::collections::BTreeSet<usize> = order.iter().copied().collect();
+        for (index, entry) in bundle.entries.iter().enumerate() {
+            if !wanted[index] {
+                continue;
+            }
+            // Symlinks have no data; files outside the data (the maintenance program and the
+            // statements ksn-setup adds itself) are read by the worker.
+            let content = match entry.kind {
+                EntryKind::Symlink { .. } => Content::None,
+                EntryKind::File { .. } if !in_data.contains(&index) => Content::OwnFile,
+                _ => continue,
+            };
+            if jobs.send(Job { index, content }).is_err() {
+                return Ok(());
+            }
+        }
+        let mut decoder = packed.decoder()?;
+        for &index in order {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            if self.cancel.load(Ordering::Relaxed) {
+                return Err(Cancelled.into());
+            }
+            let entry = &bundle.entries[index];
+            let size = entry.size();
+            if !wanted[index] {
+                // A repair restores only some files; the stream still has to be read past
+                // the others.
+                let copied = std::io::copy(&mut (&mut decoder).take(size), &mut std::io::sink())
+                    .with_context(|| crate::bundle::contents::damaged(&entry.path))?;
+                if copied != size {
+                    bail!(
+                        "{}: the data ends early",
+                        crate::bundle::contents::damaged(&entry.path)
+                    );
+                }
+                continue;
+            }
+            if size <= WHOLE_FILE_MAX {
+                let mut bytes = vec![0u8; size as usize];
+                decoder
+                    .read_exact(&mut bytes)
+                    .with_context(|| crate::bundle::contents::damaged(&entry.path))?;
+                let job = Job {
+                    index,
+                    content: Content::Bytes(bytes),
+                };
+                if jobs.send(job).is_err() {
+                    return Ok(());
+                }
+            } else {
+                let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(QUEUED_CHUNKS);
+                let job = Job {
+                    index,
+                    content: Content::Chunks(ChunkReader::new(chunk_rx)),
+                };
+                if jobs.send(job).is_err() {
+                    return Ok(());
+                }
+                let mut left = size;
+                while left > 0 {
+                    let mut chunk = vec![0u8; left.min(CHUNK) as usize];
+                    decoder
+                        .read_exact(&mut chunk)
+                        .with_context(|| crate::bundle::contents::damaged(&entry.path))?;
+                    left -= chunk.len() as u64;
+                    if chunk_tx.send(chunk).is_err() {
+                        // The writer stopped (it failed or the run is cancelled).
+                        return Ok(());
+                    }
+                    if failed.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        packed.finish(decoder)
+    }
+
+    fn stage_one(&self, job: Job, buffer: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {
+        let index = job.index;
+        let entry = &self.bundle().entries[index];
+        let staged = self.paths.staged(index);
+        match &entry.kind {
+            EntryKind::Symlink { target } => {
+                std::os::unix::fs::symlink(target, &staged)
+                    .with_context(|| format!("cannot stage symlink \"{}\"", entry.path))?;
+                Ok(None)
+            }
+            EntryKind::File { size, sha256 } => {
+                let mut reader: Box<dyn Read + '_> = match job.content {
+                    Content::OwnFile => self.bundle().read_file(index)?,
+                    Content::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
+                    Content::Chunks(chunks) => Box::new(chunks),
+                    Content::None => bail!("no data was queued for \"{}\"", entry.path),
+                };
+                let mut file = File::create_new(&staged)
+                    .with_context(|| format!("cannot create \"{}\"", staged.display()))?;
+                let mut hasher = Sha256::new();
+                let mut written: u64 = 0;
+                loop {
+                    let n = match reader.read(buffer) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            return Err(e).with_context(|| {
+                                format!("cannot read payload entry \"{}\"", entry.path)
+                            });
+                        }
+                    };
+                    hasher.update(&buffer[..n]);
+                    file.write_all(&buffer[..n]).with_context(|| {
+                        format!(
+                            "cannot write \"{}\" (staging {})",
+                            entry.path,
+                            staged.display()
+                        )
+                    })?;
+                    written += n as u64;
+                    if self.cancel.load(Ordering::Relaxed) {
+                        return Err(Cancelled.into());
+                    }
+                }
+                let digest: [u8; 32] = hasher.finalize().into();
+                if written != *size {
+                    bail!(
+                        "payload entry \"{}\" is damaged: {written} bytes, the bundle says {size}",
+                        entry.path
+                    );
+                }
+                if let Some(expected) = sha256
+                    && *expected != digest
+                {
+                    bail!(
+                        "payload entry \"{}\" is damaged: SHA-256 {} differs from the bundle's {}",
+                        entry.path,
+                        hex::encode(digest),
+                        hex::encode(expected)
+                    );
+                }
+                file.set_permissions(fs::Permissions::from_mode(entry.mode))
+                    .with_context(|| format!("cannot set the mode of \"{}\"", entry.path))?;
+                Ok(Some(digest))
+            }
+            EntryKind::Dir => Ok(None),
+        }
+    }
+
+    fn receipt(&self) -> Receipt {
+        let mut entries: Vec<ReceiptEntry> = self
+            .bundle()
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| match &entry.kind {
+                EntryKind::Dir => ReceiptEntry {
+                    path: entry.path.clone(),
+                    kind: ReceiptKind::Dir,
+                    mode: entry.mode,
+                    size: None,
+                    sha256: None,
+                    target: None,
+                },
+                EntryKind::File { size, .. } => ReceiptEntry {
+                    path: entry.path.clone(),
+                    kind: ReceiptKind::File,
+                    mode: entry.mode,
+                    size: Some(*size),
+                    sha256: self.hashes.get(index).copied().flatten().map(hex::encode),
+                    target: None,
+                },
+                EntryKind::Symlink { target } => ReceiptEntry {
+                    path: entry.path.clone(),
+                    kind: ReceiptKind::Symlink,
+                    mode: 0o777,
+                    size: None,
+                    sha256: None,
+                    target: Some(target.clone()),
+                },
+            })
+            .collect();
+        // The config's folder is ours too when the payload does not list it.
+        if !entries.iter().any(|e| e.path.as_str() == "etc") {
+            entries.insert(
+                0,
+                ReceiptEntry {
+                    path: crate::base::paths::RelPath::new("etc").expect("valid path"),
+                    kind: ReceiptKind::Dir,
+                    mode: 0o755,
+                    size: None,
+                    sha256: None,
+                    target: None,
+                },
+            );
+        }
+        Receipt {
+            format: receipt::FORMAT,
+            product_name: self.work.product_name.clone(),
+            product_version: self.work.product_version.clone(),
+            installer_version: crate::INSTALLER_VERSION.into(),
+            installed_at: self.work.now.clone(),
+            signer: self.bundle().signer.map(|k| k.to_string()),
+            entries,
+            unknown: toml::Table::new(),
+        }
+    }
+}
+
+/// Replaces a record file atomically: temp file, fsync, keep the old one for rollback as a
+/// hard link, rename, fsync the folder.
+fn replace_record(
+    path: &Path,
+    bytes: &[u8],
+    replaces: bool,
+    backup: &Path,
+    fault: &str,
+) -> anyhow::Result<()> {
+    let tmp = tmp_path(path);
+    durable::write_synced(&tmp, bytes, 0o644)
+        .with_context(|| format!("cannot write \"{}\"", tmp.display()))?;
+    faults::hit(fault)?;
+    if replaces && !durable::exists(backup) {
+        fs::hard_link(path, backup).with_context(|| {
+            format!(
+                "cannot keep the earlier \"{}\" for rollback",
+                path.display()
+            )
+        })?;
+        durable::sync_dir(backup.parent().unwrap_or(Path::new("/")))?;
+    }
+    fs::rename(&tmp, path)
+        .with_context(|| format!("cannot put \"{}\" in place", path.display()))?;
+    durable::sync_dir(path.parent().unwrap_or(Path::new("/")))
+        .with_context(|| format!("cannot sync the folder of \"{}\"", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,583 @@
+//! The Slint window of the setup wizard: it only translates.
+//!
+//! Clicks and keys arrive through the `WizardAdapter` global's callbacks and go to the
+//! [`Wizard`] state machine; the [`Action`] it returns is carried out here (check a folder,
+//! make the plan, start the install on a worker thread); then `sync` writes the whole state
+//! back into the adapter's properties. The install never runs on the UI thread: engine events
+//! come back on a channel that a timer drains, so the window keeps painting.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use slint::{ComponentHandle, SharedString};
+
+use crate::base::time::now_rfc3339;
+use crate::base::units::human_bytes;
+use crate::bundle::contents::Bundle;
+use crate::consent::rules::Decision;
+use crate::consent::statements::{self, Language};
+use crate::engine::plan::{self, Plan};
+use crate::engine::progress::{Event, Reporter};
+use crate::engine::{executor, log, target};
+use crate::wizard::location;
+use crate::wizard::machine::{Action, LocationStatus, MaintenanceChoice, Outcome, Page, Wizard};
+
+use crate::gui::{
+    Ending, KsnChoice, LocationState, PageId, SetupWindow, WizardAdapter, select_language,
+};
+
+/// What the wizard needs besides its state.
+#[derive(Debug, Clone)]
+pub struct GuiOptions {
+    /// Where the log goes.
+    pub log: PathBuf,
+    /// Where to write the chosen answers when Install is pressed.
+    pub save_answers: Option<PathBuf>,
+}
+
+/// How the work on the worker thread ended: the Finish page's outcome, or the engine's error.
+type WorkerResult = anyhow::Result<Outcome>;
+
+struct Worker {
+    events: Receiver<Event>,
+    result: Arc<Mutex<Option<(WorkerResult, bool)>>>,
+    cancel: Arc<AtomicBool>,
+    started: Instant,
+}
+
+/// The wizard behind one window.
+pub struct Controller {
+    wizard: RefCell<Wizard>,
+    bundle: Arc<Bundle>,
+    options: GuiOptions,
+    plan: RefCell<Option<Plan>>,
+    worker: RefCell<Option<Worker>>,
+    log: RefCell<Option<File>>,
+    exit: RefCell<Option<u8>>,
+    /// Whether an agreement to an older statement is waiting in the chosen folder.
+    reconsent: RefCell<bool>,
+    /// The language the statement texts were last written in, so they are set (and their
+    /// scroll position reset) only when the language changes.
+    texts_language: std::cell::Cell<Option<Language>>,
+    window: slint::Weak<SetupWindow>,
+    timer: slint::Timer,
+}
+
+impl std::fmt::Debug for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controller")
+            .field("wizard", &self.wizard)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Controller {
+    /// The exit status the wizard ended with, once it has.
+    pub fn exit_status(&self) -> Option<u8> {
+        *self.exit.borrow()
+    }
+
+    /// The state machine, for tests and the caller.
+    pub fn wizard(&self) -> Wizard {
+        self.wizard.borrow().clone()
+    }
+}
+
+/// Creates the window and binds it to a wizard; `run` shows it.
+pub fn build(
+    bundle: Bundle,
+    wizard: Wizard,
+    options: GuiOptions,
+) -> Result<(SetupWindow, Rc<Controller>), slint::PlatformError> {
+    let window = SetupWindow::new()?;
+    let controller = Rc::new(Controller {
+        wizard: RefCell::new(wizard),
+        bundle: Arc::new(bundle),
+        options,
+        plan: RefCell::new(None),
+        worker: RefCell::new(None),
+        log: RefCell::new(None),
+        exit: RefCell::new(None),
+        reconsent: RefCell::new(false),
+        texts_language: std::cell::Cell::new(None),
+        window: window.as_weak(),
+        timer: slint::Timer::default(),
+    });
+    connect(&window, &controller);
+    let language = controller.wizard.borrow().language;
+    select_language(language);
+    let dir = controller.wizard.borrow().dir().to_string();
+    perform(&controller, Action::CheckLocation(dir));
+    sync(&window, &controller);
+    Ok((window, controller))
+}
+
+/// Shows the window until the wizard exits; returns the exit status.
+pub fn run(
+    bundle: Bundle,
+    wizard: Wizard,
+    options: GuiOptions,
+) -> Result<u8, slint::PlatformError> {
+    let (window, controller) = build(bundle, wizard, options)?;
+    window.run()?;
+    Ok(controller.exit_status().unwrap_or(3))
+}
+
+/// Binds every adapter callback, holding only weak handles to the window.
+fn connect(window: &SetupWindow, controller: &Rc<Controller>) {
+    let adapter = window.global::<WizardAdapter>();
+    let on = |f: fn(&mut Wizard) -> Action| {
+        let c = Rc::downgrade(controller);
+        move || {
+            if let Some(c) = c.upgrade() {
+                let action = f(&mut c.wizard.borrow_mut());
+                after(&c, action);
+            }
+        }
+    };
+    adapter.on_next(on(Wizard::press_next));
+    adapter.on_back(on(Wizard::press_back));
+    adapter.on_cancel(on(Wizard::press_cancel));
+
+    let with = |f: fn(&mut Wizard, bool) -> Action| {
+        let c = Rc::downgrade(controller);
+        move |value: bool| {
+            if let Some(c) = c.upgrade() {
+                let action = f(&mut c.wizard.borrow_mut(), value);
+                after(&c, action);
+            }
+        }
+    };
+    adapter.on_confirm_cancel(with(Wizard::confirm_cancel));
+    adapter.on_set_accept_eula(with(|w, v| {
+        w.set_accept_eula(v);
+        Action::None
+    }));
+    adapter.on_set_accept_privacy(with(|w, v| {
+        w.set_accept_privacy_policy(v);
+        Action::None
+    }));
+    adapter.on_set_ksn_agree(with(|w, v| {
+        w.set_ksn_agree(v);
+        Action::None
+    }));
+
+    adapter.on_set_keep_records(with(|w, v| {
+        w.set_keep_records(v);
+        Action::None
+    }));
+    let c = Rc::downgrade(controller);
+    adapter.on_set_maintenance_choice(move |index| {
+        if let Some(c) = c.upgrade() {
+            c.wizard.borrow_mut().set_maintenance_choice(match index {
+                1 => MaintenanceChoice::Repair,
+                2 => MaintenanceChoice::Uninstall,
+                _ => MaintenanceChoice::Modify,
+            });
+            after(&c, Action::None);
+        }
+    });
+    let c = Rc::downgrade(controller);
+    adapter.on_set_language(move |index| {
+        if let Some(c) = c.upgrade() {
+            let language = if index == 1 {
+                Language::Ru
+            } else {
+                Language::En
+            };
+            c.wizard.borrow_mut().set_language(language);
+            select_language(language);
+            after(&c, Action::None);
+        }
+    });
+    let c = Rc::downgrade(controller);
+    adapter.on_set_dir(move |dir| {
+        if let Some(c) = c.upgrade() {
+            let action = c.wizard.borrow_mut().set_dir(&dir);
+            after(&c, action);
+        }
+    });
+
+    // Closing the window is Cancel, with the same question; on the Finish page it is Finish.
+    let c = Rc::downgrade(controller);
+    window.window().on_close_requested(move || {
+        let Some(c) = c.upgrade() else {
+            return slint::CloseRequestResponse::HideWindow;
+        };
+        let action = {
+            let mut wizard = c.wizard.borrow_mut();
+            if wizard.page() == Page::Finish {
+                wizard.press_next()
+            } else {
+                wizard.press_cancel()
+            }
+        };
+        after(&c, action);
+        if c.exit_status().is_some() {
+            slint::CloseRequestResponse::HideWindow
+        } else {
+            slint::CloseRequestResponse::KeepWindowShown
+        }
+    });
+}
+
+fn after(controller: &Rc<Controller>, action: Action) {
+    perform(controller, action);
+    if let Some(window) = controller.window.upgrade() {
+        sync(&window, controller);
+    }
+}
+
+/// Carries out what the state machine asked for.
+fn perform(controller: &Rc<Controller>, action: Action) {
+    match action {
+        Action::None => {}
+        Action::CheckLocation(dir) => {
+            let answers = controller.wizard.borrow().answers();
+            let check = location::check(&dir, &controller.bundle, &answers);
+            *controller.reconsent.borrow_mut() =
+                location::needs_reconsent(&controller.bundle, &dir);
+            controller.wizard.borrow_mut().set_location_check(check);
+        }
+        Action::MakePlan => {
+            let answers = controller.wizard.borrow().answers();
+            let dir = PathBuf::from(controller.wizard.borrow().dir());
+            let made = target::inspect(&dir, &controller.bundle).and_then(|t| {
+                Ok(plan::plan(
+                    &controller.bundle,
+                    &answers,
+                    &t,
+                    &now_rfc3339(),
+                )?)
+            });
+            *controller.plan.borrow_mut() = made.ok();
+        }
+        Action::StartInstall => start_install(controller),
+        Action::StartMaintenance(task) => start_maintenance(controller, task),
+        Action::RequestRollback => {
+            if let Some(worker) = controller.worker.borrow().as_ref() {
+                worker.cancel.store(true, Ordering::Relaxed);
+            }
+        }
+        Action::Exit(status) => {
+            *controller.exit.borrow_mut() = Some(status);
+            controller.timer.stop();
+            if let Some(window) = controller.window.upgrade() {
+                let _ = window.hide();
+            }
+            let _ = slint::quit_event_loop();
+        }
+    }
+}
+
+/// Starts the engine on a worker thread with the plan made for the Ready page (made again
+/// here, so its time is the moment Install was pressed).
+fn start_install(controller: &Rc<Controller>) {
+    let answers = controller.wizard.borrow().answers();
+    if let Some(path) = &controller.options.save_answers
+        && let Err(e) = crate::base::durable::write_synced(
+            path,
+            crate::wizard::machine::answers_file_text(&answers).as_bytes(),
+            0o600,
+        )
+    {
+        controller.wizard.borrow_mut().finish(Outcome::Failed {
+            message: format!("cannot save the answers to \"{}\": {e}", path.display()),
+            rolled_back: false,
+        });
+        return;
+    }
+    let bundle = Arc::clone(&controller.bundle);
+    start_worker(controller, move |reporter, cancel| {
+        let dir = answers
+            .dir
+            .clone()
+            .unwrap_or_else(crate::consent::answers::default_dir);
+        let target = target::inspect(&dir, &bundle)?;
+        let plan = plan::plan(&bundle, &answers, &target, &now_rfc3339())?;
+        reporter.step(format!("plan:\n{plan}"));
+        let installed = executor::install(&bundle, &plan, reporter, cancel)?;
+        Ok(Outcome::Installed {
+            ksn: installed.plan.ksn.record.clone(),
+            dir: installed.plan.target,
+        })
+    });
+}
+
+/// Starts a maintenance task (Modify, Repair, Uninstall) on a worker thread.
+fn start_maintenance(controller: &Rc<Controller>, task: crate::maintenance::task::Task) {
+    let bundle = Arc::clone(&controller.bundle);
+    let dir = PathBuf::from(controller.wizard.borrow().dir());
+    let task = task.with_shown_statement(&bundle);
+    start_worker(controller, move |reporter, cancel| {
+        let done = crate::maintenance::task::run(
+            &dir,
+            Some(&bundle),
+            &task,
+            &now_rfc3339(),
+            reporter,
+            cancel,
+        )?;
+        Ok(Outcome::Maintained {
+            summary: done.summary(&bundle.product.name, &dir),
+        })
+    });
+}
+
+/// Runs `work` on a worker thread with a reporter whose events a timer drains into the
+/// Progress page, and ends on the Finish page with its outcome.
+fn start_worker(
+    controller: &Rc<Controller>,
+    work: impl FnOnce(&Reporter, &AtomicBool) -> WorkerResult + Send + 'static,
+) {
+    *controller.log.borrow_mut() = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&controller.options.log)
+        .ok();
+    let (sender, events) = mpsc::channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let result = Arc::new(Mutex::new(None));
+    {
+        let cancel = Arc::clone(&cancel);
+        let result = Arc::clone(&result);
+        std::thread::spawn(move || {
+            let reporter = Reporter::new(sender, true);
+            let outcome = work(&reporter, &cancel);
+            drop(reporter);
+            let cancelled = cancel.load(Ordering::Relaxed);
+            if let Ok(mut slot) = result.lock() {
+                *slot = Some((outcome, cancelled));
+            }
+        });
+    }
+    *controller.worker.borrow_mut() = Some(Worker {
+        events,
+        result,
+        cancel,
+        started: Instant::now(),
+    });
+
+    let weak = Rc::downgrade(controller);
+    controller.timer.start(
+        slint::TimerMode::Repeated,
+        Duration::from_millis(30),
+        move || {
+            if let Some(c) = weak.upgrade() {
+                poll_worker(&c);
+            }
+        },
+    );
+}
+
+/// Drains engine events into the Progress page and ends the install when the worker is done.
+fn poll_worker(controller: &Rc<Controller>) {
+    let mut finished = None;
+    {
+        let worker = controller.worker.borrow();
+        let Some(worker) = worker.as_ref() else {
+            return;
+        };
+        loop {
+            match worker.events.try_recv() {
+                Ok(event) => {
+                    if let Some(file) = controller.log.borrow_mut().as_mut() {
+                        log::write_log(file, &event);
+                    }
+                    controller
+                        .wizard
+                        .borrow_mut()
+                        .record_event(&event, worker.started.elapsed());
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    finished = worker.result.lock().ok().and_then(|mut r| r.take());
+                    break;
+                }
+            }
+        }
+    }
+    if let Some((result, cancelled)) = finished {
+        controller.timer.stop();
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(_) if cancelled => Outcome::Cancelled,
+            Err(error) => Outcome::from_error(&error),
+        };
+        if let (Some(file), Outcome::Failed { message, .. }) =
+            (controller.log.borrow_mut().as_mut(), &outcome)
+        {
+            log::write_log(file, &Event::Step(format!("error: {message}")));
+        }
+        controller.worker.borrow_mut().take();
+        controller.wizard.borrow_mut().finish(outcome);
+    }
+    if let Some(window) = controller.window.upgrade() {
+        sync(&window, controller);
+    }
+}
+
+fn page_id(page: Page) -> PageId {
+    match page {
+        Page::Maintenance => PageId::Maintenance,
+        Page::Welcome => PageId::Welcome,
+        Page::License => PageId::License,
+        Page::Ksn => PageId::Ksn,
+        Page::Location => PageId::Location,
+        Page::Ready => PageId::Ready,
+        Page::Progress => PageId::Progress,
+        Page::Finish => PageId::Finish,
+    }
+}
+
+fn ksn_choice(decision: Decision) -> KsnChoice {
+    match decision {
+        Decision::Agreed => KsnChoice::Agreed,
+        Decision::Declined => KsnChoice::Declined,
+        Decision::Undecided => KsnChoice::Undecided,
+    }
+}
+
+/// Writes the wizard's whole state into the adapter: the one place domain values become UI values.
+fn sync(window: &SetupWindow, controller: &Controller) {
+    let wizard = controller.wizard.borrow();
+    let bundle = &controller.bundle;
+    let ui = window.global::<WizardAdapter>();
+    let language = wizard.language;
+    let text = |id: &str| -> (SharedString, SharedString) {
+        let statement = bundle.statements.get(id);
+        (
+            statement.title(language).into(),
+            statement.text(language).1.reflowed().into(),
+        )
+    };
+
+    ui.set_page(page_id(wizard.page()));
+    ui.set_can_back(wizard.can_back());
+    ui.set_can_next(wizard.can_next());
+    ui.set_can_cancel(wizard.can_cancel());
+    ui.set_confirming_cancel(wizard.confirming_cancel());
+
+    ui.set_product_name(bundle.product.name.as_str().into());
+    let maintenance = wizard.maintenance();
+    ui.set_maintenance(maintenance.is_some());
+    if let Some(m) = maintenance {
+        ui.set_installed_version(m.installed_version.as_str().into());
+        ui.set_maintenance_choice(match m.choice {
+            MaintenanceChoice::Modify => 0,
+            MaintenanceChoice::Repair => 1,
+            MaintenanceChoice::Uninstall => 2,
+        });
+        ui.set_keep_records(m.keep_records);
+    }
+    ui.set_product_version(bundle.product.version.as_str().into());
+    ui.set_language_index(if language == Language::Ru { 1 } else { 0 });
+
+    if controller.texts_language.replace(Some(language)) != Some(language) {
+        let (title, body) = text(statements::EULA);
+        ui.set_eula_title(title);
+        ui.set_eula_text(body);
+        let (title, body) = text(statements::PRIVACY_POLICY);
+        ui.set_privacy_title(title);
+        ui.set_privacy_text(body);
+        let (title, body) = text(statements::KSN);
+        ui.set_ksn_title(title);
+        ui.set_ksn_text(body);
+    }
+    ui.set_ksn_version(bundle.statements.ksn().version.as_str().into());
+    ui.set_accept_eula(wizard.accept_eula());
+    ui.set_accept_privacy(wizard.accept_privacy_policy());
+    ui.set_ksn_agree(wizard.ksn_agree());
+    ui.set_ksn_locked(wizard.ksn_locked());
+    ui.set_reconsent(*controller.reconsent.borrow());
+
+    ui.set_dir(wizard.dir().into());
+    let (state, detail, needed, free, upgrade_from) = match wizard.location() {
+        None => (LocationState::Checking, String::new(), 0, 0, None),
+        Some(check) => {
+            let (state, detail, upgrade) = match &check.status {
+                LocationStatus::Ok { upgrade_from } => {
+                    (LocationState::Ok, String::new(), upgrade_from.clone())
+                }
+                LocationStatus::Empty => (LocationState::Empty, String::new(), None),
+                LocationStatus::NotAbsolute => (LocationState::NotAbsolute, String::new(), None),
+                LocationStatus::NotADir => (LocationState::NotAFolder, String::new(), None),
+                LocationStatus::NotWritable => (LocationState::NotWritable, String::new(), None),
+                LocationStatus::NoSpace => (LocationState::NoSpace, String::new(), None),
+                LocationStatus::ForeignNonEmpty => (LocationState::Foreign, String::new(), None),
+                LocationStatus::Other(message) => (LocationState::Other, message.clone(), None),
+            };
+            (state, detail, check.needed, check.free, upgrade)
+        }
+    };
+    ui.set_location_state(state);
+    ui.set_location_detail(detail.into());
+    ui.set_space_needed(human_bytes(needed).into());
+    ui.set_space_free(human_bytes(free).into());
+    ui.set_upgrade(upgrade_from.is_some());
+    ui.set_upgrade_from(upgrade_from.unwrap_or_default().into());
+
+    let summary = controller
+        .plan
+        .borrow()
+        .as_ref()
+        .map(|p| p.ksn.record.decision);
+    let chosen = if wizard.answers().ksn == Some(true) {
+        Decision::Agreed
+    } else {
+        Decision::Declined
+    };
+    ui.set_summary_ksn(ksn_choice(summary.unwrap_or(chosen)));
+
+    let progress = wizard.progress();
+    ui.set_progress(progress.fraction());
+    ui.set_progress_file(progress.current.as_str().into());
+    ui.set_progress_done(human_bytes(progress.bytes_done).into());
+    ui.set_progress_total(human_bytes(progress.bytes_total).into());
+    ui.set_progress_time_left(
+        progress
+            .seconds_left
+            .map(format_seconds)
+            .unwrap_or_default()
+            .into(),
+    );
+    ui.set_rolling_back(progress.rolling_back);
+
+    match wizard.outcome() {
+        Some(Outcome::Installed { ksn, .. }) => {
+            ui.set_ending(Ending::Installed);
+            ui.set_recorded_ksn(ksn_choice(ksn.decision));
+            ui.set_recorded_statement(ksn.statement_version.as_str().into());
+        }
+        Some(Outcome::Failed { message, .. }) => {
+            ui.set_ending(Ending::Failed);
+            ui.set_error_message(message.as_str().into());
+        }
+        Some(Outcome::Maintained { summary }) => {
+            ui.set_ending(Ending::Maintained);
+            ui.set_maintenance_summary(summary.as_str().into());
+        }
+        Some(Outcome::Cancelled) => ui.set_ending(Ending::Cancelled),
+        None => {}
+    }
+    let logged = controller.log.borrow().is_some();
+    ui.set_log_path(if logged {
+        controller.options.log.display().to_string().into()
+    } else {
+        SharedString::new()
+    });
+}
+
+fn format_seconds(seconds: u64) -> String {
+    if seconds >= 60 {
+        format!("{} min {} s", seconds / 60, seconds % 60)
+    } else {
+        format!("{seconds} s")
+    }
+}

@@ -1,0 +1,186 @@
+//! Maintenance tasks on an installed product, as the command line and the wizards run them:
+//! change KSN participation (Modify), Repair, Uninstall. Each is one journaled transaction
+//! made under the folder lock from what is on disk ([`crate::engine::executor::maintain`]).
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use crate::base::paths::RelPath;
+use crate::bundle::contents::Bundle;
+use crate::consent::statements::Language;
+use crate::engine::executor;
+use crate::engine::progress::Reporter;
+use crate::maintenance::installed::InstalledProduct;
+use crate::maintenance::ksn_change::{self, ChangeOutcome, ChangeRequest};
+use crate::maintenance::repair::{self, Damage};
+use crate::maintenance::uninstall::{self, Records};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    /// Participate or not; an agreement is to the KSN Statement text in `language`, which the
+    /// caller has shown (`shown_sha256`).
+    Modify {
+        participate: bool,
+        language: Language,
+        shown_sha256: Option<String>,
+    },
+    Repair,
+    Uninstall {
+        records: Records,
+    },
+}
+
+impl Task {
+    /// A Modify as a wizard's KSN page asked for it: an agreement is to the statement text that
+    /// page showed, the bundle's in the chosen language.
+    pub fn with_shown_statement(self, bundle: &Bundle) -> Task {
+        match self {
+            Task::Modify {
+                participate,
+                language,
+                ..
+            } => Task::Modify {
+                participate,
+                language,
+                shown_sha256: participate
+                    .then(|| bundle.statements.ksn().text(language).1.sha256.clone()),
+            },
+            other => other,
+        }
+    }
+}
+
+/// What a task did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    Modified(ChangeOutcome),
+    Repaired(Vec<(RelPath, Damage)>),
+    NothingToRepair,
+    /// Uninstalled; whether the folder itself is gone.
+    Uninstalled {
+        folder_removed: bool,
+    },
+}
+
+impl Done {
+    /// One paragraph for the Finish page and the terminal.
+    pub fn summary(&self, product: &str, dir: &Path) -> String {
+        match self {
+            Done::Modified(ChangeOutcome::Changed(record)) if record.participate => format!(
+                "{product} now participates in Kaspersky Security Network (KSN Statement {}). \
+                 You can turn it off at any time in Settings.",
+                record.statement_version
+            ),
+            Done::Modified(ChangeOutcome::Changed(_)) => format!(
+                "{product} no longer participates in Kaspersky Security Network. You can turn it \
+                 on again at any time in Settings."
+            ),
+            Done::Modified(ChangeOutcome::Unchanged(record)) => format!(
+                "Kaspersky Security Network participation was already {}; nothing changed.",
+                if record.participate { "on" } else { "off" }
+            ),
+            Done::Repaired(damaged) => {
+                let list: Vec<String> = damaged
+                    .iter()
+                    .take(10)
+                    .map(|(path, damage)| format!("{path} ({damage})"))
+                    .collect();
+                let more = damaged.len().saturating_sub(10);
+                format!(
+                    "Restored {} item{}: {}{}.",
+                    damaged.len(),
+                    if damaged.len() == 1 { "" } else { "s" },
+                    list.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+            Done::NothingToRepair => {
+                "Nothing to repair: every installed file matches the record of the install."
+                    .to_string()
+            }
+            Done::Uninstalled {
+                folder_removed: true,
+            } => format!(
+                "{product} was removed, and its folder {} with it.",
+                dir.display()
+            ),
+            Done::Uninstalled {
+                folder_removed: false,
+            } => format!(
+                "{product} was removed from {}. What you added there, and the records you chose \
+                 to keep, are still there.",
+                dir.display()
+            ),
+        }
+    }
+}
+
+/// Runs `task` on the product in `dir`; `bundle` is what a repair restores from.
+pub fn run(
+    dir: &Path,
+    bundle: Option<&Bundle>,
+    task: &Task,
+    now: &str,
+    reporter: &Reporter,
+    cancel: &AtomicBool,
+) -> anyhow::Result<Done> {
+    match task {
+        Task::Modify {
+            participate,
+            language,
+            shown_sha256,
+        } => {
+            let request = ChangeRequest {
+                participate: *participate,
+                accepted_sha256: shown_sha256.clone(),
+                language: *language,
+            };
+            Ok(Done::Modified(ksn_change::apply(
+                dir, &request, now, reporter,
+            )?))
+        }
+        Task::Repair => {
+            let bundle =
+                bundle.ok_or_else(|| anyhow::anyhow!("a repair needs the installer's payload"))?;
+            let mut damaged = Vec::new();
+            let done = executor::maintain(
+                dir,
+                Some(bundle),
+                || {
+                    let installed = InstalledProduct::open(dir)?;
+                    Ok(repair::plan_repair(&installed, bundle, now)?.map(|plan| {
+                        damaged = plan.damaged;
+                        plan.work
+                    }))
+                },
+                reporter,
+                cancel,
+            )?;
+            Ok(match done {
+                Some(_) => Done::Repaired(damaged),
+                None => Done::NothingToRepair,
+            })
+        }
+        Task::Uninstall { records } => {
+            executor::maintain(
+                dir,
+                None,
+                || {
+                    let installed = InstalledProduct::open(dir)?;
+                    Ok(Some(uninstall::plan_uninstall(&installed, *records, now)))
+                },
+                reporter,
+                cancel,
+            )?;
+            // The folder lock and .ksn-setup go too, and the folder when nothing is left.
+            let _ = crate::engine::recovery::recover(dir, &Reporter::silent());
+            Ok(Done::Uninstalled {
+                folder_removed: !dir.exists(),
+            })
+        }
+    }
+}
