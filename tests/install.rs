@@ -439,6 +439,50 @@ fn upgrade_keeps_user_settings_and_reasks_on_a_new_statement() {
 }
 
 #[test]
+fn a_changed_statement_text_under_the_same_version_ends_participation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    assert_ok(&install(&dir, &["--ksn", "agree"]));
+    let agreed_to = read_toml(&dir.join("etc/product.toml"))["ksn"]["statement_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A new installer ships KSN Statement 1.1 again, with other words in it.
+    let changed = tmp.path().join("st-changed");
+    statements_with_changed_ksn_text(&changed);
+    assert_ok(&install(&dir, &["--statements", changed.to_str().unwrap()]));
+    let ksn = read_toml(&dir.join("etc/product.toml"))["ksn"].clone();
+    assert_eq!(ksn["decision"].as_str(), Some("undecided"));
+    assert_eq!(ksn["participate"].as_bool(), Some(false));
+    assert_eq!(ksn["statement_version"].as_str(), Some("1.1"));
+    let lines = consent_lines(&dir);
+    let why = &lines.last().unwrap()["reason"]["statement-changed"];
+    assert_eq!(why["agreed_version"], "1.1");
+    assert_eq!(
+        why["agreed_sha256"],
+        agreed_to.as_str(),
+        "the log says which text was agreed to"
+    );
+
+    // The same seen from `ksn status`, when the installed text itself no longer matches.
+    let other = tmp.path().join("q");
+    assert_ok(&install(&other, &["--ksn", "agree"]));
+    let installed_text = other.join("lib/ksn-setup/statements/ksn.en.txt");
+    let mut text = fs::read_to_string(&installed_text).unwrap();
+    text.push_str("\nA sentence nobody agreed to.\n");
+    fs::write(&installed_text, text).unwrap();
+    let out = ksn_setup()
+        .args(["ksn", "status", "--json", "--dir"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["state"], "needs-consent", "{status}");
+    assert_eq!(status["participate"], false);
+}
+
+#[test]
 fn upgrade_keeps_a_decline_whatever_the_statement() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");

@@ -5,8 +5,9 @@
 //! - participation is on only after an explicit agreement;
 //! - an answer given now (by the user, or by an administrator's preset) always wins;
 //! - with no answer, an earlier decline is kept; an earlier agreement is kept only while the
-//!   statement it was given to is the current one or is superseded with
-//!   `consent_carries_over = true`; otherwise the decision falls back to undecided;
+//!   text it was given to (its SHA-256) is the current statement's, or an earlier text the
+//!   current one names by hash with `consent_carries_over = true`; otherwise the decision
+//!   falls back to undecided. A version string alone never carries an agreement;
 //! - every change is appended to the consent log, never rewritten.
 
 use serde::{Deserialize, Serialize};
@@ -87,8 +88,14 @@ pub enum Reason {
     NoAnswer,
     /// An earlier decision still stands.
     KeptEarlier,
-    /// An earlier agreement was to a statement version that needs new consent.
-    StatementChanged { agreed_version: String },
+    /// An earlier agreement was to a statement text that needs new consent: another version,
+    /// or the same version with another text.
+    StatementChanged {
+        agreed_version: String,
+        /// The SHA-256 of the text agreed to (absent in lines written before it was kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agreed_sha256: Option<String>,
+    },
 }
 
 /// The outcome of applying the rules.
@@ -144,7 +151,7 @@ pub fn resolve(
         Some(prev)
             if prev.decision == Decision::Agreed
                 && prev.statement_id == statement.id
-                && statement.consent_still_valid(&prev.statement_version) =>
+                && statement.consent_still_valid(&prev.statement_sha256) =>
         {
             Resolution {
                 record: prev.clone(),
@@ -156,6 +163,7 @@ pub fn resolve(
             record: current(Decision::Undecided, None, false),
             reason: Reason::StatementChanged {
                 agreed_version: prev.statement_version.clone(),
+                agreed_sha256: Some(prev.statement_sha256.clone()),
             },
             changed: true,
         },
@@ -239,6 +247,7 @@ mod tests {
             titles: BTreeMap::new(),
             texts,
             supersedes,
+            earlier_texts: BTreeMap::new(),
         }
     }
 
@@ -294,6 +303,8 @@ mod tests {
             vec![Superseded {
                 version: "1.0".into(),
                 consent_carries_over: false,
+                sha256: BTreeMap::new(),
+                files: BTreeMap::new(),
             }],
         );
         let r = resolve(Some(&agreed("1.0")), None, &s, Language::En, NOW);
@@ -303,7 +314,8 @@ mod tests {
         assert_eq!(
             r.reason,
             Reason::StatementChanged {
-                agreed_version: "1.0".into()
+                agreed_version: "1.0".into(),
+                agreed_sha256: Some("old".into()),
             }
         );
     }
@@ -315,12 +327,47 @@ mod tests {
             vec![Superseded {
                 version: "1.0".into(),
                 consent_carries_over: true,
+                sha256: BTreeMap::from([(Language::En, "old".to_string())]),
+                files: BTreeMap::new(),
             }],
         );
         let prev = agreed("1.0");
         let r = resolve(Some(&prev), None, &s, Language::En, NOW);
         assert_eq!(r.record, prev);
         assert!(!r.changed);
+    }
+
+    #[test]
+    fn a_carried_over_version_with_another_text_needs_new_consent() {
+        // The index says consent to 1.0 carries over, but to a 1.0 text other than the one
+        // this user agreed to.
+        let s = statement(
+            "1.1",
+            vec![Superseded {
+                version: "1.0".into(),
+                consent_carries_over: true,
+                sha256: BTreeMap::from([(Language::En, "another".to_string())]),
+                files: BTreeMap::new(),
+            }],
+        );
+        let r = resolve(Some(&agreed("1.0")), None, &s, Language::En, NOW);
+        assert_eq!(r.record.decision, Decision::Undecided);
+        assert!(!r.record.participate);
+    }
+
+    #[test]
+    fn a_changed_text_under_the_same_version_needs_new_consent() {
+        let s = statement("1.1", vec![]);
+        // Agreed to 1.1, but to a text whose hash is not this 1.1 text's.
+        let r = resolve(Some(&agreed("1.1")), None, &s, Language::En, NOW);
+        assert_eq!(r.record.decision, Decision::Undecided);
+        assert!(r.changed);
+        assert!(matches!(r.reason, Reason::StatementChanged { .. }));
+        // The same text agreed to stands.
+        let mut same = agreed("1.1");
+        same.statement_sha256 = s.texts[&Language::En].sha256.clone();
+        let r = resolve(Some(&same), None, &s, Language::En, NOW);
+        assert_eq!(r.record, same);
     }
 
     #[test]

@@ -82,6 +82,73 @@ fn is_numbered(line: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn index_with(supersedes: &str) -> String {
+        format!(
+            "format = 1\n\
+             [[statement]]\nid = \"eula\"\nversion = \"1\"\nlanguages = [\"en\"]\ntitle = {{ en = \"E\" }}\nfiles = {{ en = \"e.txt\" }}\n\
+             [[statement]]\nid = \"privacy-policy\"\nversion = \"1\"\nlanguages = [\"en\"]\ntitle = {{ en = \"P\" }}\nfiles = {{ en = \"p.txt\" }}\n\
+             [[statement]]\nid = \"ksn\"\nversion = \"2\"\nlanguages = [\"en\"]\ntitle = {{ en = \"K\" }}\nfiles = {{ en = \"k.txt\" }}\n{supersedes}"
+        )
+    }
+
+    fn parse(index: &str) -> anyhow::Result<Catalog> {
+        Catalog::parse(
+            Path::new("statements.toml"),
+            index.as_bytes().to_vec(),
+            |file| {
+                Ok(match file {
+                    "k-1.txt" => b"old ksn text".to_vec(),
+                    other => other.as_bytes().to_vec(),
+                })
+            },
+        )
+    }
+
+    #[test]
+    fn consent_carries_over_only_by_the_hash_of_a_text() {
+        let old = hex::encode(Sha256::digest(b"old ksn text"));
+        // Carrying over with no hash says nothing about which text was agreed to: refused.
+        let err = parse(&index_with(
+            "[[statement.supersedes]]\nversion = \"1\"\nconsent_carries_over = true\n",
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("names no SHA-256"), "{err}");
+        // A shipped earlier text must be the one its hash names.
+        let err = parse(&index_with(&format!(
+            "[[statement.supersedes]]\nversion = \"1\"\nconsent_carries_over = true\nsha256 = {{ en = \"{}\" }}\nfiles = {{ en = \"k-1.txt\" }}\n",
+            "0".repeat(64)
+        )))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("has SHA-256 {old}")),
+            "{err}"
+        );
+        let catalog = parse(&index_with(&format!(
+            "[[statement.supersedes]]\nversion = \"1\"\nconsent_carries_over = true\nsha256 = {{ en = \"{old}\" }}\nfiles = {{ en = \"k-1.txt\" }}\n"
+        )))
+        .unwrap();
+        let ksn = catalog.ksn();
+        assert!(ksn.consent_still_valid(&old));
+        assert!(ksn.consent_still_valid(&ksn.texts[&Language::En].sha256));
+        assert!(!ksn.consent_still_valid(&"0".repeat(64)));
+        assert!(
+            catalog.files().contains_key("k-1.txt"),
+            "the earlier text ships"
+        );
+    }
+
+    #[test]
+    fn the_shipped_statements_carry_1_0_over_by_hash() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("statements");
+        let catalog = Catalog::from_dir(&dir).unwrap();
+        let old = std::fs::read(dir.join("ksn-1.0.en.txt")).unwrap();
+        assert!(
+            catalog
+                .ksn()
+                .consent_still_valid(&hex::encode(Sha256::digest(&old)))
+        );
+    }
+
     #[test]
     fn numbers_inside_sentences_are_not_list_items() {
         assert!(is_numbered("1. What KSN is"));
@@ -132,6 +199,39 @@ pub enum StatementsError {
     },
     #[error("statements index: unsupported format {0}; this ksn-setup reads format 1")]
     Format(u32),
+    #[error(
+        "statements index: statement \"{id}\" says consent to version {version} carries over but names no SHA-256 of its texts; add sha256 = {{ en = \"…\" }} for every text of that version"
+    )]
+    CarryOverWithoutHash { id: String, version: String },
+    #[error(
+        "statements index: statement \"{id}\" version {version} ({language}): \"{value}\" is not a SHA-256 (64 lowercase hex digits)"
+    )]
+    BadHash {
+        id: String,
+        version: String,
+        language: Language,
+        value: String,
+    },
+    #[error(
+        "statements index: statement \"{id}\" version {version} ({language}): file \"{file}\" has SHA-256 {actual}, the index says {listed}"
+    )]
+    HashMismatch {
+        id: String,
+        version: String,
+        language: Language,
+        file: String,
+        actual: String,
+        listed: String,
+    },
+    #[error(
+        "statements index: statement \"{id}\" version {version} ({language}): file \"{file}\" is given without its sha256"
+    )]
+    FileWithoutHash {
+        id: String,
+        version: String,
+        language: Language,
+        file: String,
+    },
 }
 
 /// One text as shown to the user.
@@ -202,6 +302,15 @@ pub struct Superseded {
     pub version: String,
     /// True when the change was editorial, so consent to that version still stands.
     pub consent_carries_over: bool,
+    /// The SHA-256 of that version's text in each language: what an agreement to it names.
+    /// Required when consent carries over, because consent binds to a text, never to a
+    /// version string.
+    #[serde(default)]
+    pub sha256: BTreeMap<Language, String>,
+    /// That version's texts, when they ship beside the current ones; each must hash to its
+    /// `sha256`.
+    #[serde(default)]
+    pub files: BTreeMap<Language, String>,
 }
 
 /// One statement with its texts in every language it ships.
@@ -212,6 +321,8 @@ pub struct Statement {
     pub titles: BTreeMap<Language, String>,
     pub texts: BTreeMap<Language, Text>,
     pub supersedes: Vec<Superseded>,
+    /// The earlier versions' texts that ship beside these, by file name.
+    pub earlier_texts: BTreeMap<String, Vec<u8>>,
 }
 
 impl Statement {
@@ -238,14 +349,87 @@ impl Statement {
             .unwrap_or(&self.id)
     }
 
-    /// Whether consent given to `version` of this statement still stands for this one.
-    pub fn consent_still_valid(&self, version: &str) -> bool {
-        version == self.version
+    /// Whether an agreement to the text with SHA-256 `sha256` stands for this statement: it
+    /// is one of this version's texts, or an earlier text this version names as carrying
+    /// consent over. A version string alone never carries an agreement: a text changed
+    /// under the same version needs new consent.
+    pub fn consent_still_valid(&self, sha256: &str) -> bool {
+        self.texts.values().any(|t| t.sha256 == sha256)
             || self
                 .supersedes
                 .iter()
-                .any(|s| s.version == version && s.consent_carries_over)
+                .filter(|s| s.consent_carries_over)
+                .any(|s| s.sha256.values().any(|h| h == sha256))
     }
+}
+
+/// Checks what an index says of an earlier version: hashes well formed, present when
+/// consent carries over, and equal to the earlier texts' when those ship. Returns the
+/// earlier texts by file name.
+fn check_superseded(
+    id: &str,
+    superseded: &Superseded,
+    read: &impl Fn(&str) -> std::io::Result<Vec<u8>>,
+) -> Result<BTreeMap<String, Vec<u8>>, StatementsError> {
+    let version = &superseded.version;
+    if superseded.consent_carries_over && superseded.sha256.is_empty() {
+        return Err(StatementsError::CarryOverWithoutHash {
+            id: id.into(),
+            version: version.clone(),
+        });
+    }
+    for (language, value) in &superseded.sha256 {
+        let hex = value.len() == 64
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex {
+            return Err(StatementsError::BadHash {
+                id: id.into(),
+                version: version.clone(),
+                language: *language,
+                value: value.clone(),
+            });
+        }
+    }
+    let mut texts = BTreeMap::new();
+    for (language, file) in &superseded.files {
+        let listed =
+            superseded
+                .sha256
+                .get(language)
+                .ok_or_else(|| StatementsError::FileWithoutHash {
+                    id: id.into(),
+                    version: version.clone(),
+                    language: *language,
+                    file: file.clone(),
+                })?;
+        crate::base::paths::RelPath::new(file).map_err(|_| StatementsError::Unreadable {
+            id: id.into(),
+            language: *language,
+            path: PathBuf::from(file),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a plain file name"),
+        })?;
+        let bytes = read(file).map_err(|source| StatementsError::Unreadable {
+            id: id.into(),
+            language: *language,
+            path: PathBuf::from(file),
+            source,
+        })?;
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if &actual != listed {
+            return Err(StatementsError::HashMismatch {
+                id: id.into(),
+                version: version.clone(),
+                language: *language,
+                file: file.clone(),
+                actual,
+                listed: listed.clone(),
+            });
+        }
+        texts.insert(file.clone(), bytes);
+    }
+    Ok(texts)
 }
 
 /// Every statement of a bundle.
@@ -339,12 +523,17 @@ impl Catalog {
                 }
                 .into());
             }
+            let mut earlier_texts = BTreeMap::new();
+            for superseded in &entry.supersedes {
+                earlier_texts.extend(check_superseded(&entry.id, superseded, &read)?);
+            }
             statements.push(Statement {
                 id: entry.id,
                 version: entry.version,
                 titles: entry.title,
                 texts,
                 supersedes: entry.supersedes,
+                earlier_texts,
             });
         }
         for required in [EULA, PRIVACY_POLICY, KSN] {
@@ -381,6 +570,9 @@ impl Catalog {
         for statement in &self.statements {
             for text in statement.texts.values() {
                 files.insert(text.file.clone(), text.bytes.clone());
+            }
+            for (file, bytes) in &statement.earlier_texts {
+                files.insert(file.clone(), bytes.clone());
             }
         }
         files

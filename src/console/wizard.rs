@@ -755,13 +755,20 @@ mod tests {
             run_scripted(AGREE, &dir, &answers(None), Screen::plain()).code,
             0
         );
-        // The same product with a KSN Statement 2.0 that does not carry consent over.
+        // The same product with a KSN Statement 2.0, a new text that does not carry consent
+        // over.
         let statements = tmp.path().join("statements");
         std::fs::create_dir(&statements).unwrap();
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("statements");
         for entry in std::fs::read_dir(&repo).unwrap() {
             let entry = entry.unwrap();
             std::fs::copy(entry.path(), statements.join(entry.file_name())).unwrap();
+        }
+        for lang in ["en", "ru"] {
+            let path = statements.join(format!("ksn.{lang}.txt"));
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            text.push_str("\nVersion 2.0 also sends crash reports.\n");
+            std::fs::write(&path, text).unwrap();
         }
         let index = std::fs::read_to_string(repo.join("statements.toml")).unwrap();
         let index = index.replace(

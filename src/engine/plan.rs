@@ -452,10 +452,10 @@ impl fmt::Display for Plan {
             self.target.display()
         )?;
         writeln!(f, "KSN: the product {}", rules::describe(&self.ksn.record))?;
-        if let rules::Reason::StatementChanged { agreed_version } = &self.ksn.reason {
+        if let rules::Reason::StatementChanged { agreed_version, .. } = &self.ksn.reason {
             writeln!(
                 f,
-                "     (the earlier agreement was to statement version {agreed_version}, which needs new consent)"
+                "     (the earlier agreement was to a text of statement version {agreed_version} that this one does not carry over; it needs new consent)"
             )?;
         }
         writeln!(

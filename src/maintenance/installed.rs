@@ -162,7 +162,7 @@ impl InstalledProduct {
         let (shown, text) = statement.text(language);
         let reset_by_upgrade = match &self.last_log_line {
             Some(LogLine {
-                reason: Reason::StatementChanged { agreed_version },
+                reason: Reason::StatementChanged { agreed_version, .. },
                 ..
             }) if record.decision == Decision::Undecided => Some(agreed_version.clone()),
             _ => None,
@@ -170,7 +170,7 @@ impl InstalledProduct {
         let (state, agreed_version) = match record.decision {
             Decision::Agreed
                 if record.statement_id == statement.id
-                    && statement.consent_still_valid(&record.statement_version) =>
+                    && statement.consent_still_valid(&record.statement_sha256) =>
             {
                 (KsnState::On, None)
             }

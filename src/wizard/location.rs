@@ -84,6 +84,6 @@ pub fn needs_reconsent(bundle: &Bundle, dir: &str) -> bool {
             && !bundle
                 .statements
                 .ksn()
-                .consent_still_valid(&ksn.statement_version)
+                .consent_still_valid(&ksn.statement_sha256)
     })
 }

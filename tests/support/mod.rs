@@ -211,8 +211,43 @@ pub fn make_payload(dir: &Path, files: usize, version: u32) {
 }
 
 /// Copies `statements/` to `dir`, giving the KSN statement `version`, new text, and the
-/// earlier version 1.1 superseded with `carries_over`.
+/// earlier version 1.1 superseded with `carries_over` (named by the SHA-256 of its texts,
+/// which ship beside the new ones).
 pub fn statements_with_new_ksn(dir: &Path, version: &str, carries_over: bool) {
+    fs::create_dir_all(dir).unwrap();
+    for entry in fs::read_dir(repo().join("statements")).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    let mut hashes = Vec::new();
+    for lang in ["en", "ru"] {
+        let path = dir.join(format!("ksn.{lang}.txt"));
+        let old = fs::read(&path).unwrap();
+        fs::write(dir.join(format!("ksn-1.1.{lang}.txt")), &old).unwrap();
+        hashes.push(format!("{lang} = \"{}\"", sha256_hex(&old)));
+        let mut text = String::from_utf8(old).unwrap();
+        text.push_str(&format!(
+            "\nVersion {version}: we now also send crash reports.\n"
+        ));
+        fs::write(&path, text).unwrap();
+    }
+    let index = fs::read_to_string(dir.join("statements.toml")).unwrap();
+    let mut index = index.replace("version = \"1.1\"", &format!("version = \"{version}\""));
+    assert!(
+        index.contains(&format!("version = \"{version}\""))
+            && index.trim_end().ends_with("ksn-1.0.ru.txt\" }"),
+        "statements.toml changed shape"
+    );
+    index.push_str(&format!(
+        "\n[[statement.supersedes]]\nversion = \"1.1\"\nconsent_carries_over = {carries_over}\nsha256 = {{ {} }}\nfiles = {{ en = \"ksn-1.1.en.txt\", ru = \"ksn-1.1.ru.txt\" }}\n",
+        hashes.join(", ")
+    ));
+    fs::write(dir.join("statements.toml"), index).unwrap();
+}
+
+/// Copies `statements/` to `dir` with the KSN statement's texts changed but its version
+/// kept: what an agreement must not survive.
+pub fn statements_with_changed_ksn_text(dir: &Path) {
     fs::create_dir_all(dir).unwrap();
     for entry in fs::read_dir(repo().join("statements")).unwrap() {
         let path = entry.unwrap().path();
@@ -221,25 +256,9 @@ pub fn statements_with_new_ksn(dir: &Path, version: &str, carries_over: bool) {
     for lang in ["en", "ru"] {
         let path = dir.join(format!("ksn.{lang}.txt"));
         let mut text = fs::read_to_string(&path).unwrap();
-        text.push_str(&format!(
-            "\nVersion {version}: we now also send crash reports.\n"
-        ));
+        text.push_str("\nWe now also send the names of your documents.\n");
         fs::write(&path, text).unwrap();
     }
-    let index = fs::read_to_string(dir.join("statements.toml")).unwrap();
-    let index = index
-        .replace("version = \"1.1\"", &format!("version = \"{version}\""))
-        .replace(
-            "supersedes = [ { version = \"1.0\", consent_carries_over = true } ]",
-            &format!(
-                "supersedes = [ {{ version = \"1.0\", consent_carries_over = true }}, {{ version = \"1.1\", consent_carries_over = {carries_over} }} ]"
-            ),
-        );
-    assert!(
-        index.contains(&format!("version = \"{version}\"")),
-        "statements.toml changed shape"
-    );
-    fs::write(dir.join("statements.toml"), index).unwrap();
 }
 
 pub fn read_toml(path: &Path) -> toml::Table {

@@ -1,0 +1,184 @@
+//! Who controls a folder: ksn-setup works only where its own user (or root) is in control.
+//!
+//! The rule is OpenSSH's StrictModes and sudo's: a folder, each existing folder above it, and
+//! every record read back from it must be owned by root or by the user ksn-setup runs as, and
+//! writable by nobody else. A folder above may be writable by others when its sticky bit is
+//! set (`/tmp`): others can then add names there but not rename or remove ours. Anything
+//! else is refused before it is read or written, naming the path and how to fix it, because
+//! another user who can write there can swap a folder for a symlink, plant a journal or a
+//! receipt, or hold a lock, and so steer what root does.
+//!
+//! Checks of an open folder look at the handle itself (`fstat`), so what is checked is what
+//! is then used.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::base::dir::{Dir, Kind, Meta};
+
+/// A path ksn-setup will not work in (exit 2).
+#[derive(Debug, Error)]
+#[error("refusing \"{}\": {why}; {fix}", path.display())]
+pub struct Untrusted {
+    pub path: PathBuf,
+    pub why: String,
+    pub fix: String,
+}
+
+/// The user ksn-setup runs as.
+pub fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Whether a path owned by `uid` is under this process's control.
+fn trusted_owner(uid: u32) -> bool {
+    uid == 0 || uid == euid()
+}
+
+fn who_may() -> &'static str {
+    if euid() == 0 {
+        "root"
+    } else {
+        "you or root"
+    }
+}
+
+/// Checks the facts of one path: `above` is true for a folder above the one worked in, where
+/// the sticky bit makes a folder others can write safe enough.
+fn check_meta(path: &Path, meta: &Meta, above: bool) -> Result<(), Untrusted> {
+    let shown = path.display();
+    if !trusted_owner(meta.uid) {
+        return Err(Untrusted {
+            path: path.to_path_buf(),
+            why: format!("it is owned by user {} and only {} may control it", meta.uid, who_may()),
+            fix: if euid() == 0 {
+                format!("choose another folder, or make root its owner (chown root: \"{shown}\") after checking what is in it")
+            } else {
+                "choose a folder of your own".to_string()
+            },
+        });
+    }
+    let sticky = meta.kind == Kind::Dir && meta.mode & 0o1000 != 0;
+    if meta.mode & 0o022 != 0 && !(above && sticky) {
+        let writers = match (meta.mode & 0o020 != 0, meta.mode & 0o002 != 0) {
+            (true, true) => "its group and every other user",
+            (true, false) => "its group",
+            _ => "every other user",
+        };
+        return Err(Untrusted {
+            path: path.to_path_buf(),
+            why: format!("{writers} can write to it (mode {:o})", meta.mode),
+            fix: format!("remove their write permission (chmod go-w \"{shown}\") or choose another folder"),
+        });
+    }
+    Ok(())
+}
+
+/// Checks `path` (absolute) and every folder above it that exists. The path itself, when it
+/// exists, must be a folder.
+pub fn check_location(path: &Path) -> Result<(), Untrusted> {
+    let mut existing = path.to_path_buf();
+    while std::fs::symlink_metadata(&existing).is_err() {
+        if !existing.pop() {
+            break;
+        }
+    }
+    // Symlinks above are resolved once, here; the folders they lead to are what is checked.
+    let real = std::fs::canonicalize(&existing).unwrap_or(existing.clone());
+    let is_target = existing == path;
+    let mut at = PathBuf::from("/");
+    let mut components: Vec<_> = real.components().skip(1).collect();
+    let last = components.len();
+    for (i, component) in std::iter::once(None)
+        .chain(components.drain(..).map(Some))
+        .enumerate()
+    {
+        if let Some(c) = component {
+            at.push(c);
+        }
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(m) => meta_of_std(&m),
+            Err(_) => continue,
+        };
+        let is_last = i == last;
+        if is_last && is_target && meta.kind != Kind::Dir {
+            // Not a folder: the caller says so in its own words.
+            return Ok(());
+        }
+        check_meta(&at, &meta, !(is_last && is_target))?;
+    }
+    Ok(())
+}
+
+fn meta_of_std(m: &std::fs::Metadata) -> Meta {
+    use std::os::unix::fs::MetadataExt;
+    let ft = m.file_type();
+    let kind = if ft.is_symlink() {
+        Kind::Symlink
+    } else if ft.is_dir() {
+        Kind::Dir
+    } else if ft.is_file() {
+        Kind::File
+    } else {
+        Kind::Other
+    };
+    Meta {
+        kind,
+        mode: m.mode() & 0o7777,
+        uid: m.uid(),
+        size: m.size(),
+        mtime: (m.mtime(), m.mtime_nsec()),
+    }
+}
+
+/// Checks an open folder ksn-setup works in (the install folder, `.ksn-setup`, `etc`).
+pub fn check_dir(dir: &Dir) -> Result<(), Untrusted> {
+    let meta = dir.meta().map_err(|e| Untrusted {
+        path: dir.path().to_path_buf(),
+        why: format!("it cannot be looked at ({e})"),
+        fix: "check the folder".into(),
+    })?;
+    check_meta(dir.path(), &meta, false)
+}
+
+/// Checks a record read back from a folder (journal, receipt, config, consent log, lock):
+/// a record another user owns or can write may say anything.
+pub fn check_record(path: &Path, meta: &Meta) -> Result<(), Untrusted> {
+    check_meta(path, meta, false)
+}
+
+/// Opens the existing folder `path` to work in, after checking it and every folder above.
+pub fn open_checked(path: &Path) -> anyhow::Result<Dir> {
+    check_location(path)?;
+    let dir = Dir::open(path).map_err(|e| anyhow::anyhow!("cannot open \"{}\": {e}", path.display()))?;
+    check_dir(&dir)?;
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn refuses_a_folder_others_can_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("d");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = check_location(&dir).unwrap_err();
+        assert!(err.to_string().contains("every other user can write"), "{err}");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        check_location(&dir).unwrap();
+        // Below a folder others can write, without the sticky bit: refused too.
+        let below = dir.join("x");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o757)).unwrap();
+        let err = check_location(&below).unwrap_err();
+        assert_eq!(err.path, dir);
+        // With the sticky bit, as /tmp: fine above, never for the folder itself.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        check_location(&below).unwrap();
+        assert!(check_location(&dir).is_err());
+    }
+}
