@@ -576,6 +576,109 @@ fn signatures_with_and_without_a_trusted_key() {
     assert!(receipt["signer"].as_str().unwrap().starts_with("ed25519:"));
 }
 
+/// `openssl pkeyutl -verify` of `installer` against its detached signature: what an
+/// administrator runs before trusting a file, with no ksn-setup involved.
+fn openssl_verify(public: &Path, installer: &Path, signature: &Path) -> Output {
+    Command::new("openssl")
+        .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+        .arg(public)
+        .args(["-rawin", "-in"])
+        .arg(installer)
+        .arg("-sigfile")
+        .arg(signature)
+        .output()
+        .expect("openssl runs (CI installs it)")
+}
+
+#[test]
+fn a_signed_installer_whose_program_was_replaced_is_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, public) = keygen(tmp.path(), "vendor.pem");
+    let payload = tmp.path().join("payload");
+    make_payload(&payload, 5, 1);
+    let installer = tmp.path().join("corp-setup");
+    let out = pack(&payload, &installer, &["--sign-key", key.to_str().unwrap()]);
+    assert_ok(&out);
+    let signature = tmp.path().join("corp-setup.sig");
+    assert_eq!(
+        fs::metadata(&signature).unwrap().len(),
+        64,
+        "a raw Ed25519 signature"
+    );
+    assert!(
+        stdout(&out).contains("openssl pkeyutl -verify"),
+        "{}",
+        show(&out)
+    );
+
+    // The untouched installer checks out with ksn-setup and with openssl.
+    let trusted = ["--trusted-key", public.to_str().unwrap()];
+    let out = ksn_setup()
+        .arg("verify")
+        .arg(&installer)
+        .args(trusted)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let out = openssl_verify(&public, &installer, &signature);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        stdout(&out).contains("Signature Verified Successfully"),
+        "{}",
+        show(&out)
+    );
+
+    // An attacker keeps the bundle and its signature, puts another program in front (here
+    // /bin/true) and fixes up the trailer's program length and checksum.
+    let (program_len, _, _) = layout(&installer);
+    let original = fs::read(&installer).unwrap();
+    let other_program = fs::read("/bin/true").unwrap();
+    let mut replaced = other_program.clone();
+    replaced.extend_from_slice(&original[program_len as usize..]);
+    let t = replaced.len() - TRAILER_LEN as usize;
+    replaced[t + 16..t + 24].copy_from_slice(&(other_program.len() as u64).to_le_bytes());
+    let check = Sha256::digest(&replaced[t..t + 168]);
+    replaced[t + 168..t + 176].copy_from_slice(&check[..8]);
+    let swapped = tmp.path().join("swapped-setup");
+    fs::write(&swapped, &replaced).unwrap();
+    // And the same with the program's length kept: one byte of it changed.
+    let tampered = tmp.path().join("tampered-setup");
+    flipped_copy(&installer, program_len / 2, &tampered);
+
+    for bad in [&swapped, &tampered] {
+        let out = ksn_setup()
+            .arg("verify")
+            .arg(bad)
+            .args(trusted)
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "verify passed a replaced program: {}",
+            show(&out)
+        );
+        let said = stderr(&out);
+        assert!(
+            said.contains("program") && said.contains("manifest"),
+            "the refusal names the program and the manifest: {}",
+            show(&out)
+        );
+        let dest = tmp.path().join("dest");
+        let out = install_command(&dest, &["--installer", bad.to_str().unwrap()])
+            .args(trusted)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), Some(2), "{}", show(&out));
+        assert!(!dest.exists(), "nothing is written for a replaced program");
+        let out = openssl_verify(&public, bad, &signature);
+        assert!(
+            !out.status.success(),
+            "openssl accepted a replaced program: {}",
+            show(&out)
+        );
+    }
+}
+
 #[test]
 fn a_signed_install_pins_its_key_for_upgrades() {
     let tmp = tempfile::tempdir().unwrap();

@@ -177,7 +177,17 @@ impl Bundle {
                     bytes.len() as u64,
                     Some(Sha256::digest(bytes.as_slice()).into()),
                 ),
-                Extra::Prefix { len, .. } => (*len, None),
+                // When the program is this packed installer's own, the signed manifest says
+                // what its bytes must be: staging checks them like any payload file.
+                Extra::Prefix { path, len } => (
+                    *len,
+                    match self.packed() {
+                        Some((packed, _)) if packed.path == *path => {
+                            Some(packed.manifest.program_sha256()?)
+                        }
+                        _ => None,
+                    },
+                ),
             };
             entries.push(Entry {
                 path: path.clone(),

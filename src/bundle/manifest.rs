@@ -1,9 +1,11 @@
-//! The manifest of a packed bundle: the product, the statements, the answers, and every
-//! entry with its size, mode and SHA-256, plus the size and SHA-256 of the compressed data.
+//! The manifest of a packed bundle: the program it runs, the product, the statements, the
+//! answers, and every entry with its size, mode and SHA-256, plus the size and SHA-256 of
+//! the compressed data.
 //!
 //! It is stored as zstd-compressed JSON. Its SHA-256, as stored, is the bundle digest in the
-//! trailer; because it lists the data's SHA-256 and each file's, that one digest covers the
-//! whole bundle, and a signature over it covers the answers, the statements and every byte.
+//! trailer; because it lists the program's SHA-256, the data's and each file's, that one
+//! digest covers every byte of the installer before the trailer, and a signature over it
+//! covers what runs as well as what is installed.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::base::paths::RelPath;
 use crate::bundle::entry::{Entry, EntryKind};
 
-pub const FORMAT: u32 = 1;
+/// Format 2 added the program's length and SHA-256; format 1 installers are refused.
+pub const FORMAT: u32 = 2;
 /// The largest manifest this ksn-setup reads, uncompressed: bounds memory for a hostile file.
 const MAX_MANIFEST: u64 = 256 * 1024 * 1024;
 
@@ -23,6 +26,8 @@ pub struct Manifest {
     pub format: u32,
     /// "ksn-setup 0.1.0": which program packed it.
     pub created_by: String,
+    /// The program part of the installer: what runs when it is started.
+    pub program: ProgramInfo,
     pub product: ManifestProduct,
     pub compression: Compression,
     pub data: DataInfo,
@@ -32,6 +37,15 @@ pub struct Manifest {
     pub statements: BTreeMap<String, String>,
     /// Every entry; file contents follow one another in the data in this order.
     pub entries: Vec<ManifestEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramInfo {
+    /// Bytes from the start of the file: the ELF program, without any bundle.
+    pub len: u64,
+    /// SHA-256 of those bytes, lowercase hex.
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,6 +176,9 @@ impl Manifest {
         let mut json = Vec::new();
         let mut decoder =
             zstd::stream::read::Decoder::new(stored).context("the manifest is not zstd data")?;
+        decoder
+            .window_log_max(crate::bundle::packed::WINDOW_LOG_MAX)
+            .context("cannot limit the zstd window")?;
         std::io::Read::read_to_end(
             &mut std::io::Read::take(&mut decoder, MAX_MANIFEST + 1),
             &mut json,
@@ -169,6 +186,20 @@ impl Manifest {
         .context("the manifest does not decompress")?;
         if json.len() as u64 > MAX_MANIFEST {
             bail!("the manifest is larger than {MAX_MANIFEST} bytes");
+        }
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        match serde_json::from_slice::<Format>(&json).map(|f| f.format) {
+            Ok(1) => bail!(
+                "it was packed by an earlier ksn-setup (manifest format 1), whose signature does not cover the program it runs; \
+                 pack it again with this ksn-setup (ksn-setup pack --payload DIR --answers FILE --sign-key KEY --output NEW)"
+            ),
+            Ok(format) if format > FORMAT => bail!(
+                "the manifest has format {format}, which this ksn-setup does not read; use a newer ksn-setup"
+            ),
+            _ => {}
         }
         let manifest: Manifest =
             serde_json::from_slice(&json).context("the manifest is not a valid manifest")?;
@@ -185,6 +216,13 @@ impl Manifest {
             );
         }
         Ok(manifest)
+    }
+
+    pub fn program_sha256(&self) -> anyhow::Result<[u8; 32]> {
+        hex::decode(&self.program.sha256)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .context("the manifest's program SHA-256 is malformed")
     }
 
     pub fn data_sha256(&self) -> anyhow::Result<[u8; 32]> {
@@ -204,6 +242,10 @@ mod tests {
         let manifest = Manifest {
             format: FORMAT,
             created_by: "ksn-setup test".into(),
+            program: ProgramInfo {
+                len: 100,
+                sha256: hex::encode([1u8; 32]),
+            },
             product: ManifestProduct {
                 name: "P".into(),
                 version: "1".into(),
@@ -234,6 +276,15 @@ mod tests {
         let stored = manifest.to_stored();
         assert_eq!(Manifest::from_stored(&stored).unwrap(), manifest);
         assert!(Manifest::from_stored(b"not zstd").is_err());
+    }
+
+    #[test]
+    fn a_format_1_manifest_is_refused_with_what_to_do() {
+        let stored =
+            zstd::bulk::compress(br#"{"format":1,"created_by":"ksn-setup 0.1.0"}"#, 3).unwrap();
+        let err = Manifest::from_stored(&stored).unwrap_err().to_string();
+        assert!(err.contains("does not cover the program"), "{err}");
+        assert!(err.contains("pack it again"), "{err}");
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! Reading a packed installer: find the trailer, check the manifest against the bundle digest,
 //! check the signature under the run's trust, and stream the compressed data.
 //!
-//! Integrity before trust: [`Packed::open`] refuses a damaged manifest, a forged signature or
-//! an untrusted signer before anything else reads the bundle. The data is then checked while
+//! Integrity before trust: [`Packed::open`] refuses a damaged manifest, a forged signature,
+//! an untrusted signer or a program part that is not the one the manifest lists before
+//! anything else reads the bundle. Checking the program catches damage and a program
+//! swapped in by a copy of ksn-setup that checks; a replaced program that skips the check
+//! can only be caught from outside (a trusted ksn-setup's `verify`, or the detached
+//! signature `pack --sign-key` writes beside the installer). The data is then checked while
 //! it streams: every file's SHA-256 before the file is committed, and the SHA-256 of all the
 //! compressed bytes at the end of the stream ([`Packed::finish`]), so a bad byte anywhere
 //! stops the install, which rolls back. `verify` decodes everything the same way without
@@ -70,6 +74,26 @@ impl Packed {
             .with_context(|| format!("installer \"{shown}\" is refused"))?;
         let manifest =
             Manifest::from_stored(&stored).with_context(|| format!("installer \"{shown}\""))?;
+        if manifest.program.len != trailer.program_len {
+            bail!(
+                "installer \"{shown}\" is damaged: its manifest says the program is {} bytes, the file's program is {}",
+                manifest.program.len,
+                trailer.program_len
+            );
+        }
+        file.seek(SeekFrom::Start(0))?;
+        let mut hasher = Sha256::new();
+        let hashed = std::io::copy(&mut (&mut file).take(trailer.program_len), &mut hasher)
+            .with_context(|| format!("cannot read the program of \"{shown}\""))?;
+        if hashed != trailer.program_len
+            || <[u8; 32]>::from(hasher.finalize()) != manifest.program_sha256()?
+        {
+            bail!(
+                "installer \"{shown}\" is damaged or was tampered with: its program (bytes 0..{}) is not the one its manifest lists (SHA-256 {})",
+                trailer.program_len,
+                manifest.program.sha256
+            );
+        }
         if manifest.data.compressed_len != trailer.data_len {
             bail!(
                 "installer \"{shown}\" is damaged: the manifest says {} bytes of data, the trailer {}",

@@ -133,6 +133,12 @@ impl SecretKey {
     pub fn sign(&self, digest: &[u8; 32]) -> [u8; 64] {
         self.0.sign(&signed_message(digest)).to_bytes()
     }
+
+    /// A plain Ed25519 signature over `message`, with no prefix: what standard tools check
+    /// (`openssl pkeyutl -verify -rawin`), for the detached signature over a whole installer.
+    pub fn sign_detached(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
 }
 
 fn signed_message(digest: &[u8; 32]) -> Vec<u8> {
@@ -142,6 +148,13 @@ fn signed_message(digest: &[u8; 32]) -> Vec<u8> {
 }
 
 /// Checks `signature` over `digest` by `key`. Strict verification: no malleable signatures.
+/// Checks a detached signature made by [`SecretKey::sign_detached`].
+pub fn verify_detached(key: &PublicKey, message: &[u8], signature: &[u8; 64]) -> bool {
+    key.0
+        .verify_strict(message, &Signature::from_bytes(signature))
+        .is_ok()
+}
+
 pub fn verify(key: &PublicKey, digest: &[u8; 32], signature: &[u8; 64]) -> bool {
     key.0
         .verify_strict(&signed_message(digest), &Signature::from_bytes(signature))

@@ -144,6 +144,16 @@ pub(super) fn run_pack(args: PackArgs) -> anyhow::Result<ExitStatus> {
             .map(|k| format!("signed by {k} (fingerprint {})", signing::fingerprint(&k)))
             .unwrap_or_else(|| "not signed".into())
     );
+    if let Some(sig) = &summary.signature_file {
+        println!(
+            "Detached signature over the whole file: {}\n\
+             Check it before running the installer, with no ksn-setup involved:\n  \
+             openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in {} -sigfile {}",
+            sig.display(),
+            summary.output.display(),
+            sig.display()
+        );
+    }
     Ok(ExitStatus::Success)
 }
 

@@ -68,9 +68,10 @@ pub fn describe(packed: &Packed, bundle: &Bundle, trust: Option<&Trust>, files: 
     );
     let _ = writeln!(
         out,
-        "  Program:    {} ({} bytes)",
+        "  Program:    {} ({} bytes), sha256:{} (checked)",
         human_bytes(trailer.program_len),
-        trailer.program_len
+        trailer.program_len,
+        manifest.program.sha256
     );
     let _ = writeln!(out, "  Digest:     sha256:{}", hex::encode(trailer.digest));
     let _ = writeln!(out, "  Signature:  {}", signature_line(packed, trust));

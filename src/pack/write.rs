@@ -57,6 +57,8 @@ pub struct PackSummary {
     pub total_bytes: u64,
     pub digest: [u8; 32],
     pub signer: Option<PublicKey>,
+    /// The detached Ed25519 signature over the whole file, when signed.
+    pub signature_file: Option<PathBuf>,
 }
 
 /// Checks an answers file for packing: the same errors as at install time, and a silent
@@ -109,15 +111,19 @@ pub fn pack(request: &PackRequest<'_>) -> anyhow::Result<PackSummary> {
         .tempfile_in(out_dir)
         .with_context(|| format!("cannot create a temp file in \"{}\"", out_dir.display()))?;
 
-    // The program.
+    // The program, hashed as it is copied: the manifest lists it, so the signature covers
+    // what runs.
     let mut source = File::open(program)
         .with_context(|| format!("cannot open \"{}\"", program.display()))?
         .take(program_len);
-    let copied = io::copy(&mut source, temp.as_file_mut())
-        .with_context(|| format!("cannot copy the program into \"{}\"", temp.path().display()))?;
+    let temp_path = temp.path().to_path_buf();
+    let mut program_copy = HashingWriter::new(temp.as_file_mut());
+    let copied = io::copy(&mut source, &mut program_copy)
+        .with_context(|| format!("cannot copy the program into \"{}\"", temp_path.display()))?;
     if copied != program_len {
         bail!("\"{}\" changed while it was copied", program.display());
     }
+    let program_sha256 = program_copy.hasher.finalize();
 
     // The data: every file's bytes in entry order, one zstd stream compressed on every core.
     let out = temp
@@ -224,6 +230,10 @@ pub fn pack(request: &PackRequest<'_>) -> anyhow::Result<PackSummary> {
     let manifest = Manifest {
         format: manifest::FORMAT,
         created_by: format!("ksn-setup {}", crate::INSTALLER_VERSION),
+        program: manifest::ProgramInfo {
+            len: program_len,
+            sha256: hex::encode(program_sha256),
+        },
         product: ManifestProduct {
             name: bundle.product.name.clone(),
             version: bundle.product.version.clone(),
@@ -273,13 +283,60 @@ pub fn pack(request: &PackRequest<'_>) -> anyhow::Result<PackSummary> {
     drop(writer);
 
     let file = temp.as_file();
-    file.set_permissions(fs::Permissions::from_mode(0o755))?;
     file.sync_all()
         .context("cannot sync the installer to disk")?;
     let total_bytes = file.metadata()?.len();
+    // The detached signature covers the whole file, program and trailer included, so any
+    // standard Ed25519 tool can check an installer without running anything from it. The
+    // temp file is this process's own (mode 0600, created with O_EXCL), so the bytes signed
+    // are the bytes written.
+    let detached = match sign_key {
+        Some(key) => {
+            // SAFETY: the mapping is read only and the file is private to this process until
+            // it is renamed into place below; nothing changes it while it is mapped.
+            let bytes = unsafe { memmap2::Mmap::map(file) }
+                .context("cannot read the installer back to sign it")?;
+            let signature = key.sign_detached(&bytes);
+            drop(bytes);
+            let sig_path = detached_path(output);
+            let mut sig_temp = tempfile::Builder::new()
+                .prefix(".ksn-pack-sig-")
+                .suffix(durable::TMP_SUFFIX)
+                .tempfile_in(out_dir)
+                .with_context(|| {
+                    format!("cannot create a temp file in \"{}\"", out_dir.display())
+                })?;
+            sig_temp
+                .write_all(&signature)
+                .and_then(|()| {
+                    sig_temp
+                        .as_file()
+                        .set_permissions(fs::Permissions::from_mode(0o644))
+                })
+                .and_then(|()| sig_temp.as_file().sync_all())
+                .context("cannot write the detached signature")?;
+            Some((sig_temp, sig_path))
+        }
+        None => None,
+    };
+    file.set_permissions(fs::Permissions::from_mode(0o755))?;
     temp.persist(output)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot put the installer at \"{}\"", output.display()))?;
+    // The installer first: a kill between the two renames leaves a signature that fails to
+    // check, never an old installer passing as new.
+    let signature_file = match detached {
+        Some((sig_temp, sig_path)) => {
+            sig_temp
+                .persist(&sig_path)
+                .map_err(|e| e.error)
+                .with_context(|| {
+                    format!("cannot put the signature at \"{}\"", sig_path.display())
+                })?;
+            Some(sig_path)
+        }
+        None => None,
+    };
     durable::sync_dir(out_dir)
         .with_context(|| format!("cannot sync the folder \"{}\"", out_dir.display()))?;
     Ok(PackSummary {
@@ -292,7 +349,15 @@ pub fn pack(request: &PackRequest<'_>) -> anyhow::Result<PackSummary> {
         total_bytes,
         digest,
         signer: sign_key.map(|k| k.public()),
+        signature_file,
     })
+}
+
+/// Where the detached signature of `installer` goes: `installer.sig`.
+pub fn detached_path(installer: &Path) -> PathBuf {
+    let mut name = installer.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
 }
 
 fn parent_or_cwd(parent: &Path) -> &Path {

@@ -76,6 +76,10 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// What stands at a path: kind, mode and contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
