@@ -55,6 +55,11 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// The facts of an open file.
+    pub fn of_file(file: &File) -> io::Result<Meta> {
+        Ok(Meta::of(&rustix::fs::fstat(file).map_err(err)?))
+    }
+
     fn of(st: &rustix::fs::Stat) -> Meta {
         let kind = match FileType::from_raw_mode(st.st_mode) {
             FileType::Directory => Kind::Dir,
@@ -158,7 +163,10 @@ impl Dir {
         let mut current: Option<OwnedFd> = None;
         if !parent.is_empty() {
             for component in parent.split('/') {
-                let at = current.as_ref().map(|f| f.as_fd()).unwrap_or(self.fd.as_fd());
+                let at = current
+                    .as_ref()
+                    .map(|f| f.as_fd())
+                    .unwrap_or(self.fd.as_fd());
                 let next = rustix::fs::openat(
                     at,
                     component,
@@ -169,17 +177,25 @@ impl Dir {
                 current = Some(next);
             }
         }
-        let at = current.as_ref().map(|f| f.as_fd()).unwrap_or(self.fd.as_fd());
+        let at = current
+            .as_ref()
+            .map(|f| f.as_fd())
+            .unwrap_or(self.fd.as_fd());
         rustix::fs::openat(at, name, oflags, mode).map_err(err)
     }
 
     /// Runs `f` with the folder holding `rel` and `rel`'s last name.
-    fn at<T>(&self, rel: &str, f: impl FnOnce(BorrowedFd<'_>, &str) -> io::Result<T>) -> io::Result<T> {
+    fn at<T>(
+        &self,
+        rel: &str,
+        f: impl FnOnce(BorrowedFd<'_>, &str) -> io::Result<T>,
+    ) -> io::Result<T> {
         let (parent, name) = split(rel)?;
         if parent.is_empty() {
             return f(self.fd.as_fd(), name);
         }
-        let parent = self.resolve(parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
+        // Read-only rather than O_PATH: the same handle fsyncs the folder after a rename.
+        let parent = self.resolve(parent, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())?;
         f(parent.as_fd(), name)
     }
 
@@ -329,7 +345,9 @@ impl Dir {
         let target = self.at(rel, |parent, name| {
             rustix::fs::readlinkat(parent, name, Vec::new()).map_err(err)
         })?;
-        Ok(OsStr::from_bytes(target.as_bytes()).to_string_lossy().into_owned())
+        Ok(OsStr::from_bytes(target.as_bytes())
+            .to_string_lossy()
+            .into_owned())
     }
 
     /// Removes the file or symlink `rel`.
@@ -430,21 +448,13 @@ impl Dir {
         .is_ok()
     }
 
-    /// Replaces the record `rel` atomically with `bytes` and exactly `mode`: a temp file
-    /// beside it (`O_EXCL`, never a planted one), fsync, rename, fsync the folder. After a
-    /// power cut the record is the old one or the new one, never torn. `before_rename` runs
-    /// between the synced temp file and the rename (a fault point, or keeping the old file).
-    pub fn replace(
-        &self,
-        rel: &str,
-        bytes: &[u8],
-        mode: u32,
-        before_rename: impl FnOnce() -> io::Result<()>,
-    ) -> io::Result<()> {
+    /// Writes `bytes` with exactly `mode` to a temp file beside `rel` (`.NAME.ksn-tmp`,
+    /// created with `O_EXCL`, never a planted one) and fsyncs it; returns its name for
+    /// [`Dir::put_in_place`]. A temp file a killed run left is ours and is replaced; anything
+    /// else standing there (a symlink, a folder) is refused.
+    pub fn write_temp(&self, rel: &str, bytes: &[u8], mode: u32) -> io::Result<String> {
         use std::io::Write as _;
         let tmp = tmp_name(rel);
-        // A temp file left by a killed run is ours to replace; anything else standing there
-        // (a symlink, a folder) is refused by the O_EXCL create below.
         if let Some(meta) = self.meta_of(&tmp)?
             && meta.kind == Kind::File
         {
@@ -453,10 +463,20 @@ impl Dir {
         let mut file = self.create_new(&tmp, mode)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        drop(file);
-        before_rename()?;
-        self.rename(&tmp, self, rel)?;
+        Ok(tmp)
+    }
+
+    /// Renames the temp file `tmp` over `rel` and fsyncs the folder: after a power cut the
+    /// record is the old one or the new one, never torn.
+    pub fn put_in_place(&self, tmp: &str, rel: &str) -> io::Result<()> {
+        self.rename(tmp, self, rel)?;
         self.at(rel, |parent, _| rustix::fs::fsync(parent).map_err(err))
+    }
+
+    /// Replaces the record `rel` atomically with `bytes` and exactly `mode`.
+    pub fn replace(&self, rel: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
+        let tmp = self.write_temp(rel, bytes, mode)?;
+        self.put_in_place(&tmp, rel)
     }
 }
 
@@ -556,7 +576,11 @@ mod tests {
         rustix::process::umask(old);
         let mode = |p: &str| {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::symlink_metadata(tmp.path().join(p)).unwrap().permissions().mode() & 0o7777
+            std::fs::symlink_metadata(tmp.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
         };
         assert_eq!(mode("d"), 0o755);
         assert_eq!(mode("d/f"), 0o644);
@@ -569,11 +593,14 @@ mod tests {
         let victim = outside.path().join("victim");
         std::fs::write(&victim, "keep").unwrap();
         std::os::unix::fs::symlink(&victim, tmp.path().join(".r.ksn-tmp")).unwrap();
-        assert!(dir.replace("r", b"new", 0o644, || Ok(())).is_err());
+        assert!(dir.replace("r", b"new", 0o644).is_err());
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
         dir.remove_file(".r.ksn-tmp").unwrap();
-        dir.replace("r", b"new", 0o644, || Ok(())).unwrap();
-        assert_eq!(std::fs::read_to_string(tmp.path().join("r")).unwrap(), "new");
+        dir.replace("r", b"new", 0o644).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("r")).unwrap(),
+            "new"
+        );
     }
 
     #[test]

@@ -98,7 +98,10 @@ pub struct RollbackIncomplete(pub Vec<String>);
 /// Picks the exit status for an error by the first known kind in its chain.
 pub fn exit_status(err: &anyhow::Error) -> ExitStatus {
     for cause in err.chain() {
-        if cause.is::<BadInput>() || cause.is::<TomlError>() {
+        if cause.is::<BadInput>()
+            || cause.is::<TomlError>()
+            || cause.is::<crate::base::ownership::Untrusted>()
+        {
             return ExitStatus::BadInput;
         }
         if cause.is::<Cancelled>() {

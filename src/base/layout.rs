@@ -13,6 +13,10 @@ pub const RECEIPT: &str = ".ksn-setup/receipt.toml";
 pub const TXN_DIR: &str = ".ksn-setup/txn";
 /// The transaction journal.
 pub const JOURNAL: &str = ".ksn-setup/txn/journal.jsonl";
+/// Payload files wait here, checked, until they are moved into place.
+pub const STAGING: &str = ".ksn-setup/txn/staging";
+/// Replaced and removed files wait here until the commit, for rollback.
+pub const BACKUP: &str = ".ksn-setup/txn/backup";
 /// The installed product's config, with the KSN record.
 pub const CONFIG: &str = "etc/product.toml";
 /// One JSON line per consent decision, appended, never rewritten.

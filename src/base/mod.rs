@@ -6,9 +6,11 @@
 //! May use: the standard library and small crates. Must never use any other part of
 //! ksn-setup: everything above depends on these, so an import upward would make a circle.
 
+pub mod dir;
 pub mod durable;
 pub mod error;
 pub mod layout;
+pub mod ownership;
 pub mod paths;
 pub mod time;
 pub mod units;

@@ -37,11 +37,7 @@ fn trusted_owner(uid: u32) -> bool {
 }
 
 fn who_may() -> &'static str {
-    if euid() == 0 {
-        "root"
-    } else {
-        "you or root"
-    }
+    if euid() == 0 { "root" } else { "you or root" }
 }
 
 /// Checks the facts of one path: `above` is true for a folder above the one worked in, where
@@ -51,9 +47,15 @@ fn check_meta(path: &Path, meta: &Meta, above: bool) -> Result<(), Untrusted> {
     if !trusted_owner(meta.uid) {
         return Err(Untrusted {
             path: path.to_path_buf(),
-            why: format!("it is owned by user {} and only {} may control it", meta.uid, who_may()),
+            why: format!(
+                "it is owned by user {} and only {} may control it",
+                meta.uid,
+                who_may()
+            ),
             fix: if euid() == 0 {
-                format!("choose another folder, or make root its owner (chown root: \"{shown}\") after checking what is in it")
+                format!(
+                    "choose another folder, or make root its owner (chown root: \"{shown}\") after checking what is in it"
+                )
             } else {
                 "choose a folder of your own".to_string()
             },
@@ -69,7 +71,9 @@ fn check_meta(path: &Path, meta: &Meta, above: bool) -> Result<(), Untrusted> {
         return Err(Untrusted {
             path: path.to_path_buf(),
             why: format!("{writers} can write to it (mode {:o})", meta.mode),
-            fix: format!("remove their write permission (chmod go-w \"{shown}\") or choose another folder"),
+            fix: format!(
+                "remove their write permission (chmod go-w \"{shown}\") or choose another folder"
+            ),
         });
     }
     Ok(())
@@ -148,12 +152,62 @@ pub fn check_record(path: &Path, meta: &Meta) -> Result<(), Untrusted> {
     check_meta(path, meta, false)
 }
 
+/// The largest record (receipt, config, consent log) read back: bounds memory for a planted
+/// one.
+pub const MAX_RECORD: u64 = 256 * 1024 * 1024;
+
+/// Reads the record `rel` below `dir` (never through a symlink), refusing one that another
+/// user owns or can write; `None` when there is none.
+pub fn read_record(dir: &Dir, rel: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let file = match dir.open_read(rel) {
+        Ok(file) => file,
+        Err(e) if crate::base::dir::is_absent(&e) => return Ok(None),
+        Err(e) => return Err(anyhow::anyhow!("cannot read \"{}\": {e}", dir.display(rel))),
+    };
+    let meta = Meta::of_file(&file)?;
+    check_record(&dir.path().join(rel), &meta)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_RECORD + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read \"{}\": {e}", dir.display(rel)))?;
+    if bytes.len() as u64 > MAX_RECORD {
+        anyhow::bail!("\"{}\" is larger than {MAX_RECORD} bytes", dir.display(rel));
+    }
+    Ok(Some(bytes))
+}
+
 /// Opens the existing folder `path` to work in, after checking it and every folder above.
+/// Symlinks in `path` are resolved once, here: the handle is of the folder they led to.
 pub fn open_checked(path: &Path) -> anyhow::Result<Dir> {
-    check_location(path)?;
-    let dir = Dir::open(path).map_err(|e| anyhow::anyhow!("cannot open \"{}\": {e}", path.display()))?;
+    let real = std::fs::canonicalize(path)
+        .map_err(|e| anyhow::anyhow!("cannot open \"{}\": {e}", path.display()))?;
+    check_location(&real)?;
+    let dir =
+        Dir::open(&real).map_err(|e| anyhow::anyhow!("cannot open \"{}\": {e}", path.display()))?;
     check_dir(&dir)?;
     Ok(dir)
+}
+
+/// `path` with the symlinks of its existing part resolved, and the missing rest kept as
+/// written: where an install into `path` really goes.
+pub fn resolve_existing(path: &Path) -> PathBuf {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while std::fs::symlink_metadata(&existing).is_err() {
+        match existing.file_name() {
+            Some(name) => rest.push(name.to_os_string()),
+            None => break,
+        }
+        if !existing.pop() {
+            break;
+        }
+    }
+    let mut real = std::fs::canonicalize(&existing).unwrap_or(existing);
+    for name in rest.into_iter().rev() {
+        real.push(name);
+    }
+    real
 }
 
 #[cfg(test)]
@@ -168,7 +222,10 @@ mod tests {
         std::fs::create_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let err = check_location(&dir).unwrap_err();
-        assert!(err.to_string().contains("every other user can write"), "{err}");
+        assert!(
+            err.to_string().contains("every other user can write"),
+            "{err}"
+        );
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         check_location(&dir).unwrap();
         // Below a folder others can write, without the sticky bit: refused too.

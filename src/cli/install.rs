@@ -231,7 +231,10 @@ fn run_wizard(
         }
         _ => Wizard::new(answers, dir),
     };
-    let log = log.unwrap_or_else(|| std::env::temp_dir().join("ksn-setup.log"));
+    let log = match log {
+        Some(path) => path,
+        None => crate::engine::log::default_path()?,
+    };
     let has_display = crate::gui::has_display();
     let mut why_not_window =
         String::from("there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)");

@@ -49,7 +49,8 @@ pub(super) fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
     use crate::maintenance::installed::InstalledProduct;
 
     let dir = dir_of(&args.dir);
-    let installed = InstalledProduct::open(&dir)?;
+    let root = crate::base::ownership::open_checked(&dir)?;
+    let installed = InstalledProduct::read(&root)?;
     let bundle = bundle_to_install(
         args.payload.as_deref(),
         args.installer.as_deref(),
@@ -59,7 +60,7 @@ pub(super) fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
     let now = now_rfc3339();
     if args.check {
         return Ok(
-            match crate::maintenance::repair::plan_repair(&installed, &bundle, &now)? {
+            match crate::maintenance::repair::plan_repair(&root, &installed, &bundle, &now)? {
                 None => {
                     println!("Nothing to repair: every installed file matches the receipt.");
                     ExitStatus::Success

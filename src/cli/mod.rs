@@ -73,6 +73,9 @@ Exit codes:
 
 /// Runs the program and returns its exit code.
 pub fn main() -> ExitCode {
+    // Every folder and record gets an explicit mode; the umask only narrows what a library
+    // or a child process creates, and a hostile one (000) must not widen anything.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

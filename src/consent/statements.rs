@@ -472,6 +472,21 @@ impl Catalog {
         Catalog::parse(&index_path, index, |file| std::fs::read(dir.join(file)))
     }
 
+    /// Reads the catalog from an open folder laid out like `statements/` (an installed
+    /// product's), never following a symlink in it.
+    pub fn from_handle(dir: &crate::base::dir::Dir) -> anyhow::Result<Catalog> {
+        const LIMIT: u64 = 16 * 1024 * 1024;
+        let index_path = dir.path().join("statements.toml");
+        let index = dir
+            .read_optional("statements.toml", LIMIT)
+            .with_context(|| format!("cannot read \"{}\"", index_path.display()))?
+            .ok_or_else(|| StatementsError::MissingIndex(index_path.clone()))?;
+        Catalog::parse(&index_path, index, |file| {
+            dir.read_optional(file, LIMIT)?
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        })
+    }
+
     /// Parses an index whose texts `read` returns by file name.
     pub fn parse(
         index_path: &Path,

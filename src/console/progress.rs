@@ -4,12 +4,10 @@
 //! Events arrive on a channel and are drawn on a thread of their own, so the engine never
 //! waits for the screen or the log.
 
-use std::fs::OpenOptions;
 use std::path::Path;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::engine::log::write_log;
@@ -26,13 +24,7 @@ pub struct Console {
 impl Console {
     pub fn start(log: Option<&Path>, terminal: bool) -> anyhow::Result<Console> {
         let mut log_file = match log {
-            Some(path) => Some(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .with_context(|| format!("cannot open the log file \"{}\"", path.display()))?,
-            ),
+            Some(path) => Some(crate::engine::log::open(path)?),
             None => None,
         };
         let logging = log_file.is_some();

@@ -20,7 +20,7 @@
 //! [`run`] binds stdin, stdout and the signals; the session itself works on any reader and
 //! writer, so the unit tests script whole runs.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -184,7 +184,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         self.interrupts.start_install();
         let answers = self.wizard.answers();
         if let Some(path) = self.save_answers
-            && let Err(e) = crate::base::durable::write_synced(
+            && let Err(e) = crate::base::durable::replace_file(
                 path,
                 crate::wizard::machine::answers_file_text(&answers).as_bytes(),
                 0o600,
@@ -196,11 +196,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             });
             return Ok(());
         }
-        self.log = match OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path)
-        {
+        self.log = match log::open(self.log_path) {
             Ok(file) => Some(file),
             Err(e) => {
                 self.term.say(&format!(
@@ -265,11 +261,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     /// outcome on the Finish page.
     fn run_task(&mut self, task: crate::maintenance::task::Task) -> anyhow::Result<()> {
         self.interrupts.start_install();
-        self.log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path)
-            .ok();
+        self.log = log::open(self.log_path).ok();
         self.term.heading("Working")?;
         let (sender, events) = mpsc::channel();
         let cancel = Arc::clone(&self.interrupts.cancel);

@@ -6,23 +6,22 @@
 //! in order: the config and the consent record durably first, then the payload, staged and
 //! checked, then moved into place. On any error, or a cancel, it rolls everything back.
 
-use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use anyhow::{Context as _, anyhow, bail};
 use sha2::{Digest, Sha256};
 
-use crate::base::durable::{self, tmp_path};
+use crate::base::dir::{self, Dir, Meta};
 use crate::base::error::Cancelled;
 use crate::base::layout;
+use crate::base::ownership;
 use crate::bundle::contents::Bundle;
 use crate::bundle::entry::EntryKind;
 use crate::engine::faults;
-use crate::engine::journal::{self, Begin, Journal, Record, TxnPaths};
+use crate::engine::journal::{self, Begin, Journal, Record};
 use crate::engine::lock::FolderLock;
 use crate::engine::plan::{self, Op, Plan};
 use crate::engine::progress::{Event, Phase, Reporter};
@@ -52,6 +51,8 @@ pub fn install(
     }
     reporter.phase(Phase::Preparing);
     let target_dir = plan.target.clone();
+    // Root works only where root is in control: the folder and every folder above it.
+    ownership::check_location(&target_dir)?;
     // Finish what an earlier run left before creating anything of our own; that changes the
     // folder, so the plan is made again from what is there now.
     let recovered = recovery::recover(&target_dir, reporter)?;
@@ -66,36 +67,19 @@ pub fn install(
     };
 
     // Folders for the target itself and `.ksn-setup`, so the lock has a place to live.
-    let mut created = Vec::new();
-    for dir in &plan.target_dirs {
-        match fs::create_dir(dir) {
-            Ok(()) => created.push(dir.clone()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                remove_created(&created);
-                return Err(e)
-                    .with_context(|| format!("cannot create folder \"{}\"", dir.display()));
-            }
-        }
-    }
-    if !durable::exists(&target_dir.join(layout::STATE_DIR)) {
-        let dir = target_dir.join(layout::STATE_DIR);
-        fs::create_dir(&dir)
-            .with_context(|| format!("cannot create folder \"{}\"", dir.display()))?;
-        created.push(dir);
-    }
-    let lock = match FolderLock::acquire(&target_dir) {
+    let (root, created) = open_target(&target_dir, &plan.target_dirs)?;
+    let lock = match FolderLock::acquire(&root) {
         Ok(lock) => lock,
         Err(e) => {
-            remove_created(&created);
+            remove_created(&root, &created);
             return Err(e.into());
         }
     };
 
     // Under the lock: make sure nobody died here since, and that the plan still holds.
-    if durable::exists(&TxnPaths::new(&target_dir).txn()) {
+    if root.exists(layout::TXN_DIR)? {
         drop(lock);
-        remove_created(&created);
+        remove_created(&root, &created);
         bail!(
             "another run was interrupted in \"{}\" a moment ago; run again to recover it",
             target_dir.display()
@@ -105,25 +89,112 @@ pub fn install(
     let mut current = plan::plan(bundle, &plan.answers, &target, &plan.now)?;
     current.target_dirs = plan.target_dirs.clone();
     if !current.same_changes(plan) {
-        remove_created(&created);
+        remove_created(&root, &created);
         bail!(
             "the install folder \"{}\" changed since the plan was made; run again to plan anew",
             target_dir.display()
         );
     }
     if let Err(e) = refuse_problems(&current) {
-        remove_created(&created);
+        remove_created(&root, &created);
         return Err(e);
     }
 
     let work = Work::install(&current);
-    let result = run_journaled(&target_dir, &created, &work, Some(bundle), reporter, cancel);
+    let result = run_journaled(&root, &created, &work, Some(bundle), reporter, cancel);
     drop(lock);
     result?;
     Ok(Installed {
         plan: current,
         recovered,
     })
+}
+
+/// Creates the target's missing folders (`to_create`, outermost first, `.ksn-setup` last),
+/// each by name from a handle of its parent and with mode 0755, then opens the target and
+/// checks that it, the folders above it and `.ksn-setup` are under this user's control.
+/// Returns the target's handle and the folders created, for rollback.
+fn open_target(target: &Path, to_create: &[PathBuf]) -> anyhow::Result<(Dir, Vec<PathBuf>)> {
+    let state_dir = target.join(layout::STATE_DIR);
+    let mut created = Vec::new();
+    let missing: Vec<&PathBuf> = to_create.iter().filter(|d| **d != state_dir).collect();
+    if let Some(first) = missing.first() {
+        let parent = first.parent().unwrap_or(Path::new("/"));
+        let mut at = Dir::open(parent)
+            .with_context(|| format!("cannot open folder \"{}\"", parent.display()))?;
+        for dir in &missing {
+            let name = dir.file_name().and_then(|n| n.to_str()).with_context(|| {
+                format!(
+                    "cannot create folder \"{}\": not a UTF-8 name",
+                    dir.display()
+                )
+            })?;
+            match at.create_dir(name, 0o755) {
+                Ok(()) => created.push((*dir).clone()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    remove_created_above(&created);
+                    return Err(e)
+                        .with_context(|| format!("cannot create folder \"{}\"", dir.display()));
+                }
+            }
+            at = match at.open_dir(name) {
+                Ok(next) => next,
+                Err(e) => {
+                    remove_created_above(&created);
+                    return Err(e)
+                        .with_context(|| format!("cannot open folder \"{}\"", dir.display()));
+                }
+            };
+        }
+    }
+    let root = match ownership::open_checked(target) {
+        Ok(root) => root,
+        Err(e) => {
+            remove_created_above(&created);
+            return Err(e);
+        }
+    };
+    let state = (|| {
+        if !root.exists(layout::STATE_DIR)? {
+            root.create_dir(layout::STATE_DIR, 0o755)
+                .with_context(|| format!("cannot create folder \"{}\"", state_dir.display()))?;
+            created.push(state_dir.clone());
+        }
+        recovery::check_state_dir(&root)
+    })();
+    if let Err(e) = state {
+        remove_created(&root, &created);
+        return Err(e);
+    }
+    Ok((root, created))
+}
+
+/// Removes folders created before the journal existed, when the run stops before it.
+fn remove_created(root: &Dir, created: &[PathBuf]) {
+    let state_dir = root.path().join(layout::STATE_DIR);
+    if created.contains(&state_dir) {
+        let _ = root.remove_if_exists(layout::LOCK);
+        let _ = root.remove_dir(layout::STATE_DIR);
+    }
+    let above: Vec<PathBuf> = created
+        .iter()
+        .filter(|d| **d != state_dir)
+        .cloned()
+        .collect();
+    remove_created_above(&above);
+}
+
+/// Removes created folders of the target itself and above it, innermost first, each by name
+/// from its parent's handle and only when empty.
+fn remove_created_above(created: &[PathBuf]) {
+    for dir in created.iter().rev() {
+        if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
+            && let Ok(parent) = Dir::open(parent)
+        {
+            let _ = parent.remove_dir(name);
+        }
+    }
 }
 
 /// What one transaction does: its operations and the records they write. An install makes it
@@ -196,18 +267,19 @@ impl Work {
     }
 }
 
-/// Runs a maintenance transaction on an installed folder: takes the folder lock, recovers an
-/// interrupted run, makes the work under the lock (so it is made from what is on disk now),
-/// and runs it like an install. `make` may refuse with an error, or find nothing to do
-/// (`None`); nothing is written then.
+/// Runs a maintenance transaction on an installed folder: checks who controls it, takes the
+/// folder lock, recovers an interrupted run, makes the work under the lock from the folder's
+/// handle (so it is made from what is on disk now), and runs it like an install. `make` may
+/// refuse with an error, or find nothing to do (`None`); nothing is written then.
 pub fn maintain(
     dir: &Path,
     bundle: Option<&Bundle>,
-    make: impl FnOnce() -> anyhow::Result<Option<Work>>,
+    make: impl FnOnce(&Dir) -> anyhow::Result<Option<Work>>,
     reporter: &Reporter,
     cancel: &AtomicBool,
 ) -> anyhow::Result<Option<Work>> {
-    if !durable::exists(&dir.join(layout::RECEIPT)) {
+    let root = ownership::open_checked(dir)?;
+    if !root.exists(layout::RECEIPT)? || !recovery::check_state_dir(&root)? {
         bail!(
             "\"{}\" holds no installed product (no {})",
             dir.display(),
@@ -215,12 +287,12 @@ pub fn maintain(
         );
     }
     reporter.phase(Phase::Preparing);
-    let lock = FolderLock::acquire(dir)?;
-    recovery::recover_locked(dir, reporter)?;
-    let Some(work) = make()? else {
+    let lock = FolderLock::acquire(&root)?;
+    recovery::recover_locked(&root, reporter)?;
+    let Some(work) = make(&root)? else {
         return Ok(None);
     };
-    let result = run_journaled(dir, &[], &work, bundle, reporter, cancel);
+    let result = run_journaled(&root, &[], &work, bundle, reporter, cancel);
     drop(lock);
     result.map(|()| Some(work))
 }
@@ -228,49 +300,55 @@ pub fn maintain(
 /// The journaled part of every transaction, run while the caller holds the folder lock:
 /// `begin` record, the operations, `commit`; on an error or a cancel, the rollback.
 fn run_journaled(
-    target_dir: &Path,
-    created: &[std::path::PathBuf],
+    root: &Dir,
+    created: &[PathBuf],
     work: &Work,
     bundle: Option<&Bundle>,
     reporter: &Reporter,
     cancel: &AtomicBool,
 ) -> anyhow::Result<()> {
-    let paths = TxnPaths::new(target_dir);
     let begin = Begin {
         format: 1,
         kind: work.kind.clone(),
-        target: target_dir.to_path_buf(),
+        target: root.path().to_path_buf(),
         created_dirs: created.to_vec(),
         ops: work.ops.clone(),
     };
-    let mut journal = match Journal::begin(&paths, &begin) {
-        Ok(j) => j,
+    let started =
+        Journal::begin(root, &begin).and_then(|j| Ok((j, root.open_dir(layout::STAGING)?)));
+    let (mut journal, staging) = match started {
+        Ok(started) => started,
         Err(e) => {
             let state = journal::JournalState {
                 begin: Some(begin),
                 installing: false,
                 committed: false,
             };
-            let _ = journal::rollback(target_dir, &state);
+            let _ = journal::rollback(root, &state);
             return Err(e).context("cannot start the transaction journal");
         }
     };
-    reporter.step(format!("journal started in {}", paths.txn().display()));
+    reporter.step(format!(
+        "journal started in {}",
+        root.display(layout::TXN_DIR)
+    ));
 
     let mut run = Run {
         bundle,
         work,
-        paths: &paths,
+        root,
+        staging,
         reporter,
         cancel,
         hashes: Vec::new(),
     };
     let mut installing = false;
     let result = run.all(&mut journal, &mut installing);
+    drop(run);
     match result {
         Ok(()) => {
             drop(journal);
-            if let Err(e) = journal::finish(target_dir) {
+            if let Err(e) = journal::finish(root) {
                 reporter.notice(format!(
                     "done, but the transaction folder could not be cleaned: {e}"
                 ));
@@ -287,7 +365,7 @@ fn run_journaled(
                 installing,
                 committed: false,
             };
-            match journal::rollback(target_dir, &state) {
+            match journal::rollback(root, &state) {
                 Ok(done) => {
                     for step in &done {
                         reporter.step(format!("rollback: {step}"));
@@ -315,16 +393,6 @@ fn refuse_problems(plan: &Plan) -> anyhow::Result<()> {
         plan.target.display(),
         list.join("\n  - ")
     ))
-}
-
-/// Removes folders created before the journal existed, when the run stops before it.
-fn remove_created(created: &[std::path::PathBuf]) {
-    for dir in created.iter().rev() {
-        if dir.ends_with(layout::STATE_DIR) {
-            let _ = fs::remove_file(dir.join("lock"));
-        }
-        let _ = fs::remove_dir(dir);
-    }
 }
 
 /// How often the copy reports progress, in milliseconds.
@@ -432,7 +500,10 @@ struct Run<'a> {
     /// The payload; only work that stages or writes a receipt has one.
     bundle: Option<&'a Bundle>,
     work: &'a Work,
-    paths: &'a TxnPaths,
+    /// The install folder: every change goes through this handle.
+    root: &'a Dir,
+    /// `.ksn-setup/txn/staging`, mode 0700.
+    staging: Dir,
     reporter: &'a Reporter,
     cancel: &'a AtomicBool,
     /// SHA-256 of each staged file, by entry index.
@@ -456,7 +527,9 @@ impl<'a> Run<'a> {
                 .with_context(|| format!("step {} of {total}", index + 1))?;
         }
         self.reporter.phase(Phase::Committing);
-        durable::sync_filesystem(&self.paths.target).context("cannot sync the install to disk")?;
+        self.root
+            .sync_filesystem()
+            .context("cannot sync the install to disk")?;
         faults::hit("before-commit")?;
         self.check_cancel()?;
         journal
@@ -482,23 +555,21 @@ impl<'a> Run<'a> {
     }
 
     fn op(&mut self, index: usize, op: &Op) -> anyhow::Result<()> {
-        let target = &self.paths.target;
-        let backup = self.paths.backup(index);
+        let root = self.root;
+        let backup = journal::backup(index);
         match op {
             Op::CreateDir { path, mode } => {
                 faults::hit("mkdir")?;
-                let dir = path.under(target);
-                fs::create_dir(&dir)
-                    .with_context(|| format!("cannot create folder \"{}\"", dir.display()))?;
-                fs::set_permissions(&dir, fs::Permissions::from_mode(*mode))
-                    .with_context(|| format!("cannot set the mode of \"{}\"", dir.display()))?;
+                root.create_dir(path.as_str(), *mode).with_context(|| {
+                    format!("cannot create folder \"{}\"", root.display(path.as_str()))
+                })?;
                 self.reporter.step(format!("created folder {path}"));
             }
             Op::WriteConfig { replaces } => {
                 self.reporter.phase(Phase::WritingConfig);
-                let path = self.paths.config();
                 replace_record(
-                    &path,
+                    root,
+                    layout::CONFIG,
                     self.work.config_text.as_bytes(),
                     *replaces,
                     &backup,
@@ -515,14 +586,23 @@ impl<'a> Run<'a> {
                 ));
             }
             Op::AppendConsentLog { previous_len } => {
-                let path = self.paths.consent_log();
-                let now = fs::symlink_metadata(&path).ok().map(|m| m.len());
+                let shown = root.display(layout::CONSENT_LOG);
+                let now = root.meta_of(layout::CONSENT_LOG)?.map(|m| m.size);
                 if now != *previous_len {
-                    bail!("\"{}\" changed while installing", path.display());
+                    bail!("\"{shown}\" changed while installing");
                 }
                 let line = self.work.consent_line.as_deref().unwrap_or_default();
-                durable::append_synced(&path, line.as_bytes(), 0o644)
-                    .with_context(|| format!("cannot append to \"{}\"", path.display()))?;
+                let (mut file, created) = root
+                    .open_append(layout::CONSENT_LOG, 0o644)
+                    .with_context(|| format!("cannot append to \"{shown}\""))?;
+                ownership::check_record(&root.path().join(layout::CONSENT_LOG), &Meta::of_file(&file)?)?;
+                file.write_all(line.as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .with_context(|| format!("cannot append to \"{shown}\""))?;
+                if created {
+                    root.sync_dir("etc")
+                        .with_context(|| format!("cannot sync the folder of \"{shown}\""))?;
+                }
                 faults::hit("consent-log")?;
                 self.reporter
                     .step(format!("appended the decision to {}", layout::CONSENT_LOG));
@@ -530,7 +610,8 @@ impl<'a> Run<'a> {
             Op::Stage => {
                 self.reporter.phase(Phase::Copying);
                 self.stage()?;
-                durable::sync_filesystem(target).context("cannot sync the staged files to disk")?;
+                root.sync_filesystem()
+                    .context("cannot sync the staged files to disk")?;
                 faults::hit("staged")?;
                 self.reporter
                     .step(format!("staged {} files, synced", self.work.files));
@@ -541,47 +622,50 @@ impl<'a> Run<'a> {
                 replaces,
             } => {
                 faults::hit("install-file")?;
-                let dest = path.under(target);
-                if *replaces && !durable::exists(&backup) {
-                    fs::hard_link(&dest, &backup).with_context(|| {
-                        format!(
-                            "cannot keep the earlier \"{}\" for rollback",
-                            dest.display()
-                        )
-                    })?;
+                let shown = || root.display(path.as_str());
+                if *replaces && !root.exists(&backup)? {
+                    root.hard_link(path.as_str(), root, &backup)
+                        .with_context(|| format!("cannot keep the earlier \"{}\" for rollback", shown()))?;
                 }
-                fs::rename(self.paths.staged(*entry), &dest)
-                    .with_context(|| format!("cannot move \"{}\" into place", dest.display()))?;
+                let staged = journal::staged(*entry);
+                // A staged file is 0600 in a 0700 folder until this moment: it gets its own
+                // mode as it moves into place.
+                let bundled = &self.bundle().entries[*entry];
+                if matches!(bundled.kind, EntryKind::File { .. }) {
+                    self.staging
+                        .set_mode(&staged, bundled.mode)
+                        .with_context(|| format!("cannot set the mode of \"{}\"", shown()))?;
+                }
+                self.staging
+                    .rename(&staged, root, path.as_str())
+                    .with_context(|| format!("cannot move \"{}\" into place", shown()))?;
                 self.reporter.step(format!("installed {path}"));
             }
             Op::RemoveObsolete { path } => {
                 faults::hit("remove-obsolete")?;
-                let dest = path.under(target);
-                fs::rename(&dest, &backup)
-                    .with_context(|| format!("cannot remove \"{}\"", dest.display()))?;
+                root.rename(path.as_str(), root, &backup)
+                    .with_context(|| format!("cannot remove \"{}\"", root.display(path.as_str())))?;
                 self.reporter.step(format!("removed {path}"));
             }
-            Op::RemoveObsoleteDir { path, .. } => {
-                let dir = path.under(target);
-                match fs::remove_dir(&dir) {
-                    Ok(()) => self.reporter.step(format!("removed folder {path}")),
-                    // It holds files the user added: keep it and them.
-                    Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
-                        self.reporter.notice(format!(
-                            "kept folder {path}: it still holds files ksn-setup did not install (or was asked to keep)"
-                        ))
-                    }
-                    Err(e) => {
-                        return Err(e).with_context(|| {
-                            format!("cannot remove folder \"{}\"", dir.display())
-                        });
-                    }
+            Op::RemoveObsoleteDir { path, .. } => match root.remove_dir(path.as_str()) {
+                Ok(()) => self.reporter.step(format!("removed folder {path}")),
+                // It holds files the user added: keep it and them.
+                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+                    self.reporter.notice(format!(
+                        "kept folder {path}: it still holds files ksn-setup did not install (or was asked to keep)"
+                    ))
                 }
-            }
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("cannot remove folder \"{}\"", root.display(path.as_str()))
+                    });
+                }
+            },
             Op::WriteReceipt { replaces } => {
                 let text = self.receipt().to_text();
                 replace_record(
-                    &self.paths.receipt(),
+                    root,
+                    layout::RECEIPT,
                     text.as_bytes(),
                     *replaces,
                     &backup,
@@ -852,10 +936,11 @@ impl<'a> Run<'a> {
     fn stage_one(&self, job: Job, buffer: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {
         let index = job.index;
         let entry = &self.bundle().entries[index];
-        let staged = self.paths.staged(index);
+        let staged = journal::staged(index);
         match &entry.kind {
             EntryKind::Symlink { target } => {
-                std::os::unix::fs::symlink(target, &staged)
+                self.staging
+                    .symlink(target, &staged)
                     .with_context(|| format!("cannot stage symlink \"{}\"", entry.path))?;
                 Ok(None)
             }
@@ -866,8 +951,9 @@ impl<'a> Run<'a> {
                     Content::Chunks(chunks) => Box::new(chunks),
                     Content::None => bail!("no data was queued for \"{}\"", entry.path),
                 };
-                let mut file = File::create_new(&staged)
-                    .with_context(|| format!("cannot create \"{}\"", staged.display()))?;
+                let mut file = self.staging.create_new(&staged, 0o600).with_context(|| {
+                    format!("cannot create \"{}\"", self.staging.display(&staged))
+                })?;
                 let mut hasher = Sha256::new();
                 let mut written: u64 = 0;
                 loop {
@@ -886,7 +972,7 @@ impl<'a> Run<'a> {
                         format!(
                             "cannot write \"{}\" (staging {})",
                             entry.path,
-                            staged.display()
+                            self.staging.display(&staged)
                         )
                     })?;
                     written += n as u64;
@@ -911,8 +997,6 @@ impl<'a> Run<'a> {
                         hex::encode(expected)
                     );
                 }
-                file.set_permissions(fs::Permissions::from_mode(entry.mode))
-                    .with_context(|| format!("cannot set the mode of \"{}\"", entry.path))?;
                 Ok(Some(digest))
             }
             EntryKind::Dir => Ok(None),
@@ -979,31 +1063,27 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Replaces a record file atomically: temp file, fsync, keep the old one for rollback as a
-/// hard link, rename, fsync the folder.
+/// Replaces a record file atomically: temp file (`O_EXCL`, mode 0644), fsync, keep the old
+/// one for rollback as a hard link, rename, fsync the folder; all through the folder's handle.
 fn replace_record(
-    path: &Path,
+    root: &Dir,
+    record: &str,
     bytes: &[u8],
     replaces: bool,
-    backup: &Path,
+    backup: &str,
     fault: &str,
 ) -> anyhow::Result<()> {
-    let tmp = tmp_path(path);
-    durable::write_synced(&tmp, bytes, 0o644)
-        .with_context(|| format!("cannot write \"{}\"", tmp.display()))?;
+    let shown = || root.display(record);
+    let tmp = root
+        .write_temp(record, bytes, 0o644)
+        .with_context(|| format!("cannot write \"{}\"", root.display(&dir::tmp_name(record))))?;
     faults::hit(fault)?;
-    if replaces && !durable::exists(backup) {
-        fs::hard_link(path, backup).with_context(|| {
-            format!(
-                "cannot keep the earlier \"{}\" for rollback",
-                path.display()
-            )
-        })?;
-        durable::sync_dir(backup.parent().unwrap_or(Path::new("/")))?;
+    if replaces && !root.exists(backup)? {
+        root.hard_link(record, root, backup)
+            .with_context(|| format!("cannot keep the earlier \"{}\" for rollback", shown()))?;
+        root.sync_dir(layout::BACKUP)?;
     }
-    fs::rename(&tmp, path)
-        .with_context(|| format!("cannot put \"{}\" in place", path.display()))?;
-    durable::sync_dir(path.parent().unwrap_or(Path::new("/")))
-        .with_context(|| format!("cannot sync the folder of \"{}\"", path.display()))?;
+    root.put_in_place(&tmp, record)
+        .with_context(|| format!("cannot put \"{}\" in place", shown()))?;
     Ok(())
 }

@@ -12,20 +12,44 @@
 //! operation that never started. Before `commit`, recovery rolls back; after it, recovery
 //! only removes the transaction's leftovers. Anything rollback cannot undo is reported,
 //! never swallowed.
+//!
+//! Every undo goes through the install folder's handle ([`Dir`]): nothing is resolved by
+//! path, and no symlink below the folder is followed. A journal read back is input, not
+//! truth: it must be ksn-setup's own (owned by this user or root, writable by nobody else,
+//! at most [`MAX_JOURNAL`] bytes), name this folder, and hold only operations ksn-setup makes
+//! (paths checked as payload paths, the records by their own names), and the folders it
+//! says it created must be this folder, its `.ksn-setup`, or folders above it, one inside
+//! the next. Anything else is refused before a single undo runs.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
-use crate::base::durable::{self, exists, remove_if_exists, tmp_path};
-use crate::base::error::RollbackIncomplete;
+use crate::base::dir::{self, Dir, Kind};
+use crate::base::error::{BadInput, RollbackIncomplete};
 use crate::base::layout;
+use crate::base::ownership;
+use crate::base::paths::RelPath;
 use crate::engine::plan::Op;
 
 const FORMAT: u32 = 1;
+/// The largest journal read back: bounds memory for a planted one. A real journal is the
+/// plan's operations, well under this for a million files.
+pub const MAX_JOURNAL: u64 = 512 * 1024 * 1024;
+
+/// Where staged payload entry `entry` waits.
+pub fn staged(entry: usize) -> String {
+    entry.to_string()
+}
+
+/// Where operation `op`'s old file is kept until commit, below the install folder.
+pub fn backup(op: usize) -> String {
+    format!("{}/{op}", layout::BACKUP)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "kebab-case")]
@@ -48,47 +72,17 @@ pub struct Begin {
     pub ops: Vec<Op>,
 }
 
-/// Paths of one transaction's working folders.
-#[derive(Debug, Clone)]
-pub struct TxnPaths {
-    pub target: PathBuf,
-}
-
-impl TxnPaths {
-    pub fn new(target: &Path) -> TxnPaths {
-        TxnPaths {
-            target: target.to_path_buf(),
-        }
-    }
-    pub fn txn(&self) -> PathBuf {
-        self.target.join(layout::TXN_DIR)
-    }
-    pub fn journal(&self) -> PathBuf {
-        self.target.join(layout::JOURNAL)
-    }
-    pub fn staging(&self) -> PathBuf {
-        self.txn().join("staging")
-    }
-    /// Where staged payload entry `entry` waits.
-    pub fn staged(&self, entry: usize) -> PathBuf {
-        self.staging().join(entry.to_string())
-    }
-    pub fn backups(&self) -> PathBuf {
-        self.txn().join("backup")
-    }
-    /// Where operation `op`'s old file is kept until commit.
-    pub fn backup(&self, op: usize) -> PathBuf {
-        self.backups().join(op.to_string())
-    }
-    pub fn config(&self) -> PathBuf {
-        self.target.join(layout::CONFIG)
-    }
-    pub fn consent_log(&self) -> PathBuf {
-        self.target.join(layout::CONSENT_LOG)
-    }
-    pub fn receipt(&self) -> PathBuf {
-        self.target.join(layout::RECEIPT)
-    }
+/// A journal that is not what ksn-setup writes.
+#[derive(Debug, Error)]
+#[error(
+    "the journal \"{}\" cannot be trusted: {why}; nothing was undone. If no ksn-setup was interrupted here, remove \"{}\" after checking it",
+    journal.display(),
+    txn.display()
+)]
+pub struct UntrustedJournal {
+    pub journal: PathBuf,
+    pub txn: PathBuf,
+    pub why: String,
 }
 
 /// An open journal of a running transaction.
@@ -98,19 +92,17 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Creates the transaction folders and writes the `begin` record durably.
-    pub fn begin(paths: &TxnPaths, begin: &Begin) -> io::Result<Journal> {
-        fs::create_dir(paths.txn())?;
-        fs::create_dir(paths.staging())?;
-        fs::create_dir(paths.backups())?;
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(paths.journal())?;
+    /// Creates the transaction folders (mode 0700: staged files are nobody else's business)
+    /// and writes the `begin` record durably (mode 0600).
+    pub fn begin(root: &Dir, begin: &Begin) -> io::Result<Journal> {
+        root.create_dir(layout::TXN_DIR, 0o700)?;
+        root.create_dir(layout::STAGING, 0o700)?;
+        root.create_dir(layout::BACKUP, 0o700)?;
+        let file = root.create_new(layout::JOURNAL, 0o600)?;
         let mut journal = Journal { file };
         journal.append(&Record::Begin(begin.clone()))?;
-        durable::sync_dir(&paths.txn())?;
-        durable::sync_dir(&paths.target.join(layout::STATE_DIR))?;
+        root.sync_dir(layout::TXN_DIR)?;
+        root.sync_dir(layout::STATE_DIR)?;
         Ok(journal)
     }
 
@@ -132,41 +124,140 @@ pub struct JournalState {
     pub committed: bool,
 }
 
-/// Reads the journal of `target`, `None` when there is no transaction folder.
-pub fn read(target: &Path) -> io::Result<Option<JournalState>> {
-    let paths = TxnPaths::new(target);
-    if !exists(&paths.txn()) {
+/// Reads the journal of the install folder `root`: `None` when there is no transaction
+/// folder. A journal that is not ksn-setup's own is refused ([`UntrustedJournal`]).
+pub fn read(root: &Dir) -> anyhow::Result<Option<JournalState>> {
+    let Some(txn) = root.meta_of(layout::TXN_DIR)? else {
         return Ok(None);
+    };
+    // Refused as bad input (exit 2): it is not ksn-setup's, so nothing of it is acted on.
+    let untrusted = |why: String| {
+        BadInput(anyhow::Error::new(UntrustedJournal {
+            journal: root.path().join(layout::JOURNAL),
+            txn: root.path().join(layout::TXN_DIR),
+            why,
+        }))
+    };
+    if txn.kind != Kind::Dir {
+        return Err(untrusted("the transaction folder is not a folder".into()).into());
     }
+    ownership::check_record(&root.path().join(layout::TXN_DIR), &txn)
+        .map_err(|e| untrusted(format!("{}: {}", e.why, e.fix)))?;
     let mut state = JournalState {
         begin: None,
         installing: false,
         committed: false,
     };
-    let file = match File::open(paths.journal()) {
+    let file = match root.open_read(layout::JOURNAL) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(state)),
-        Err(e) => return Err(e),
+        Err(e) if dir::is_absent(&e) => return Ok(Some(state)),
+        Err(e) => return Err(untrusted(format!("it cannot be opened safely ({e})")).into()),
     };
-    for line in BufReader::new(file).lines() {
+    let facts = dir::Meta::of_file(&file)?;
+    ownership::check_record(&root.path().join(layout::JOURNAL), &facts)
+        .map_err(|e| untrusted(format!("{}: {}", e.why, e.fix)))?;
+    if facts.size > MAX_JOURNAL {
+        return Err(untrusted(format!("it is larger than {MAX_JOURNAL} bytes")).into());
+    }
+    for line in BufReader::new(file.take(MAX_JOURNAL)).lines() {
         let line = line?;
         // A record torn by a crash is the last line and was never acted on.
         let Ok(record) = serde_json::from_str::<Record>(&line) else {
             break;
         };
         match record {
-            Record::Begin(b) if b.format == FORMAT => state.begin = Some(b),
+            Record::Begin(_) if state.begin.is_some() => {
+                return Err(untrusted("it has two begin records".into()).into());
+            }
+            Record::Begin(b) if b.format == FORMAT => {
+                check_begin(root, &b).map_err(untrusted)?;
+                state.begin = Some(b);
+            }
             Record::Begin(b) => {
-                return Err(io::Error::other(format!(
-                    "journal format {} is newer than this ksn-setup understands",
+                return Err(untrusted(format!(
+                    "its format {} is not one this ksn-setup writes",
                     b.format
-                )));
+                ))
+                .into());
             }
             Record::Installing => state.installing = true,
             Record::Commit => state.committed = true,
         }
     }
     Ok(Some(state))
+}
+
+/// Checks a `begin` record read back: it names this folder, every operation is one
+/// ksn-setup makes, and the folders it created are this one and folders above it.
+fn check_begin(root: &Dir, begin: &Begin) -> Result<(), String> {
+    let here = root.meta().map_err(|e| e.to_string())?;
+    let named = std::fs::metadata(&begin.target)
+        .map_err(|_| format!("it names another folder, \"{}\"", begin.target.display()))?;
+    let here_id = std::fs::metadata(root.path()).map(|m| (m.dev(), m.ino()));
+    if here.kind != Kind::Dir || here_id.ok() != Some((named.dev(), named.ino())) {
+        return Err(format!(
+            "it names another folder, \"{}\"",
+            begin.target.display()
+        ));
+    }
+    for op in &begin.ops {
+        check_op(op)?;
+    }
+    let state_dir = begin.target.join(layout::STATE_DIR);
+    let mut outer: Option<&Path> = None;
+    for created in &begin.created_dirs {
+        let allowed =
+            *created == state_dir || *created == begin.target || begin.target.starts_with(created);
+        if !allowed || !created.is_absolute() {
+            return Err(format!(
+                "it says it created \"{}\", which is neither this folder, its {} nor a folder above it",
+                created.display(),
+                layout::STATE_DIR
+            ));
+        }
+        // Each created folder is inside the one created before it: a run creates a chain.
+        if let Some(outer) = outer
+            && created.parent() != Some(outer)
+        {
+            return Err(format!(
+                "it says it created \"{}\" and \"{}\", which are not one inside the other",
+                outer.display(),
+                created.display()
+            ));
+        }
+        outer = Some(created);
+    }
+    Ok(())
+}
+
+/// Whether `op` is one ksn-setup writes: payload paths are payload paths, and only the
+/// removal of a record (an uninstall) names ksn-setup's own files.
+fn check_op(op: &Op) -> Result<(), String> {
+    let payload = |path: &RelPath| {
+        RelPath::payload(path.as_str())
+            .map(|_| ())
+            .map_err(|e| format!("an operation names {e}"))
+    };
+    match op {
+        Op::CreateDir { path, mode } | Op::RemoveObsoleteDir { path, mode } => {
+            if mode & !0o7777 != 0 {
+                return Err(format!("an operation gives \"{path}\" the mode {mode:o}"));
+            }
+            payload(path)
+        }
+        Op::Install { path, .. } => payload(path),
+        Op::RemoveObsolete { path } => {
+            if [layout::CONFIG, layout::CONSENT_LOG, layout::RECEIPT].contains(&path.as_str()) {
+                Ok(())
+            } else {
+                payload(path)
+            }
+        }
+        Op::WriteConfig { .. }
+        | Op::AppendConsentLog { .. }
+        | Op::Stage
+        | Op::WriteReceipt { .. } => Ok(()),
+    }
 }
 
 /// Collects what could not be undone instead of stopping at the first failure.
@@ -185,27 +276,21 @@ impl Undo {
 
 /// Undoes a transaction that did not commit, newest operation first, then removes the
 /// transaction folder and the folders it created. Safe to run again after a crash during it.
-pub fn rollback(target: &Path, state: &JournalState) -> Result<Vec<String>, RollbackIncomplete> {
-    let paths = TxnPaths::new(target);
+/// `state` must come from [`read`] (or from the run itself), which checked it.
+pub fn rollback(root: &Dir, state: &JournalState) -> Result<Vec<String>, RollbackIncomplete> {
     let mut undo = Undo::default();
     let mut done = Vec::new();
     if let Some(begin) = &state.begin {
         for (index, op) in begin.ops.iter().enumerate().rev() {
-            undo_op(&paths, index, op, state.installing, &mut undo, &mut done);
+            undo_op(root, index, op, state.installing, &mut undo, &mut done);
         }
     }
-    remove_txn(&paths, &mut undo);
+    remove_txn(root, &mut undo);
     if let Some(begin) = &state.begin {
-        remove_created_dirs(target, &begin.created_dirs, &mut undo, &mut done);
+        remove_created_dirs(root, &begin.created_dirs, &mut undo, &mut done);
     }
-    let anchor = target
-        .ancestors()
-        .find(|p| p.exists())
-        .unwrap_or(Path::new("/"));
-    undo.try_(
-        || "sync after rollback".into(),
-        durable::sync_filesystem(anchor),
-    );
+    // The handle still names the file system when the folder itself was just removed.
+    undo.try_(|| "sync after rollback".into(), root.sync_filesystem());
     if undo.left.is_empty() {
         Ok(done)
     } else {
@@ -214,70 +299,66 @@ pub fn rollback(target: &Path, state: &JournalState) -> Result<Vec<String>, Roll
 }
 
 /// Removes what a committed transaction left: backups of replaced files, the journal.
-pub fn finish(target: &Path) -> io::Result<()> {
-    let paths = TxnPaths::new(target);
-    if exists(&paths.backups()) {
-        fs::remove_dir_all(paths.backups())?;
-    }
-    if exists(&paths.staging()) {
-        fs::remove_dir_all(paths.staging())?;
-    }
-    remove_if_exists(&paths.journal())?;
-    remove_if_exists(&paths.txn())?;
-    durable::sync_dir(&target.join(layout::STATE_DIR))
+pub fn finish(root: &Dir) -> io::Result<()> {
+    root.remove_all(layout::BACKUP)?;
+    root.remove_all(layout::STAGING)?;
+    root.remove_if_exists(layout::JOURNAL)?;
+    root.remove_if_exists(layout::TXN_DIR)?;
+    root.sync_dir(layout::STATE_DIR)
 }
 
 fn undo_op(
-    paths: &TxnPaths,
+    root: &Dir,
     index: usize,
     op: &Op,
     installing: bool,
     undo: &mut Undo,
     done: &mut Vec<String>,
 ) {
-    let backup = paths.backup(index);
+    let backup = backup(index);
+    let exists = |rel: &str| root.exists(rel).unwrap_or(false);
     match op {
-        Op::CreateDir { path, .. } => {
-            let dir = path.under(&paths.target);
-            remove_empty_dir(&dir, undo, done);
-        }
+        Op::CreateDir { path, .. } => remove_empty_dir(root, path.as_str(), undo, done),
         Op::WriteConfig { replaces } => {
-            restore_record(&paths.config(), &backup, *replaces, undo, done)
+            restore_record(root, layout::CONFIG, &backup, *replaces, undo, done)
         }
         Op::WriteReceipt { replaces } => {
-            restore_record(&paths.receipt(), &backup, *replaces, undo, done)
+            restore_record(root, layout::RECEIPT, &backup, *replaces, undo, done)
         }
-        Op::AppendConsentLog { previous_len } => {
-            let log = paths.consent_log();
-            match previous_len {
-                Some(len) => {
-                    if fs::metadata(&log).map(|m| m.len() > *len).unwrap_or(false) {
-                        let result = OpenOptions::new().write(true).open(&log).and_then(|f| {
-                            f.set_len(*len)?;
-                            f.sync_all()
-                        });
-                        undo.try_(
-                            || format!("cannot cut \"{}\" back to its old length", log.display()),
-                            result,
-                        );
-                        done.push(format!("removed the new line from {}", layout::CONSENT_LOG));
-                    }
-                }
-                None => {
-                    if remove_if_exists(&log).unwrap_or(false) {
-                        done.push(format!("removed {}", layout::CONSENT_LOG));
-                    }
+        Op::AppendConsentLog { previous_len } => match previous_len {
+            Some(len) => {
+                let longer = root
+                    .meta_of(layout::CONSENT_LOG)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|m| m.kind == Kind::File && m.size > *len);
+                if longer {
+                    let result = root.open_write(layout::CONSENT_LOG).and_then(|f| {
+                        f.set_len(*len)?;
+                        f.sync_all()
+                    });
+                    undo.try_(
+                        || {
+                            format!(
+                                "cannot cut \"{}\" back to its old length",
+                                root.display(layout::CONSENT_LOG)
+                            )
+                        },
+                        result,
+                    );
+                    done.push(format!("removed the new line from {}", layout::CONSENT_LOG));
                 }
             }
-        }
-        Op::Stage => {
-            if exists(&paths.staging()) {
-                undo.try_(
-                    || format!("cannot remove \"{}\"", paths.staging().display()),
-                    fs::remove_dir_all(paths.staging()),
-                );
+            None => {
+                if root.remove_if_exists(layout::CONSENT_LOG).unwrap_or(false) {
+                    done.push(format!("removed {}", layout::CONSENT_LOG));
+                }
             }
-        }
+        },
+        Op::Stage => undo.try_(
+            || format!("cannot remove \"{}\"", root.display(layout::STAGING)),
+            root.remove_all(layout::STAGING),
+        ),
         Op::Install {
             path,
             entry,
@@ -286,44 +367,42 @@ fn undo_op(
             if !installing {
                 return;
             }
-            let dest = path.under(&paths.target);
-            let staged = paths.staged(*entry);
+            let staged = format!("{}/{}", layout::STAGING, staged(*entry));
             if exists(&staged) {
                 // Not moved yet: at most the old file was linked to the backup.
                 if exists(&backup) {
                     undo.try_(
-                        || format!("cannot remove \"{}\"", backup.display()),
-                        fs::remove_file(&backup),
+                        || format!("cannot remove \"{}\"", root.display(&backup)),
+                        root.remove_file(&backup),
                     );
                 }
             } else if *replaces {
                 if exists(&backup) {
                     undo.try_(
                         || format!("cannot put back the earlier \"{path}\""),
-                        fs::rename(&backup, &dest),
+                        root.rename(&backup, root, path.as_str()),
                     );
                     done.push(format!("restored {path}"));
                 }
-            } else if remove_if_exists(&dest).unwrap_or(false) {
+            } else if root.remove_if_exists(path.as_str()).unwrap_or(false) {
                 done.push(format!("removed {path}"));
             }
         }
         Op::RemoveObsolete { path } => {
-            let dest = path.under(&paths.target);
-            if exists(&backup) && !exists(&dest) {
+            if exists(&backup) && !exists(path.as_str()) {
                 undo.try_(
                     || format!("cannot put back \"{path}\""),
-                    fs::rename(&backup, &dest),
+                    root.rename(&backup, root, path.as_str()),
                 );
                 done.push(format!("restored {path}"));
             }
         }
         Op::RemoveObsoleteDir { path, mode } => {
-            let dir = path.under(&paths.target);
-            if !exists(&dir) {
-                let result = fs::create_dir(&dir)
-                    .and_then(|_| fs::set_permissions(&dir, fs::Permissions::from_mode(*mode)));
-                undo.try_(|| format!("cannot recreate folder \"{path}\""), result);
+            if !exists(path.as_str()) {
+                undo.try_(
+                    || format!("cannot recreate folder \"{path}\""),
+                    root.create_dir(path.as_str(), *mode),
+                );
                 done.push(format!("recreated folder {path}"));
             }
         }
@@ -332,89 +411,163 @@ fn undo_op(
 
 /// Undoes an atomic replace of a record file (config, receipt).
 fn restore_record(
-    path: &Path,
-    backup: &Path,
+    root: &Dir,
+    record: &str,
+    backup: &str,
     replaces: bool,
     undo: &mut Undo,
     done: &mut Vec<String>,
 ) {
-    let tmp = tmp_path(path);
+    let tmp = dir::tmp_name(record);
     undo.try_(
-        || format!("cannot remove \"{}\"", tmp.display()),
-        remove_if_exists(&tmp).map(|_| ()),
+        || format!("cannot remove \"{}\"", root.display(&tmp)),
+        root.remove_if_exists(&tmp).map(|_| ()),
     );
-    let name = path.display();
+    let name = record.rsplit('/').next().unwrap_or(record);
     if replaces {
-        if exists(backup) {
+        if root.exists(backup).unwrap_or(false) {
             undo.try_(
-                || format!("cannot put back the earlier \"{name}\""),
-                fs::rename(backup, path),
+                || format!("cannot put back the earlier \"{}\"", root.display(record)),
+                root.rename(backup, root, record),
             );
-            done.push(format!(
-                "restored the earlier {}",
-                path.file_name().unwrap_or_default().to_string_lossy()
-            ));
+            done.push(format!("restored the earlier {name}"));
         }
-    } else if remove_if_exists(path).unwrap_or(false) {
-        done.push(format!(
-            "removed {}",
-            path.file_name().unwrap_or_default().to_string_lossy()
-        ));
+    } else if root.remove_if_exists(record).unwrap_or(false) {
+        done.push(format!("removed {name}"));
     }
-    if let Some(parent) = path.parent() {
-        let _ = durable::sync_dir(parent);
+    if let Some((parent, _)) = record.rsplit_once('/') {
+        let _ = root.sync_dir(parent);
     }
 }
 
-fn remove_empty_dir(dir: &Path, undo: &mut Undo, done: &mut Vec<String>) {
-    match fs::remove_dir(dir) {
-        Ok(()) => done.push(format!("removed folder {}", dir.display())),
+fn remove_empty_dir(root: &Dir, rel: &str, undo: &mut Undo, done: &mut Vec<String>) {
+    match root.remove_dir(rel) {
+        Ok(()) => done.push(format!("removed folder {}", root.display(rel))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => undo.left.push(format!(
             "folder \"{}\" was kept: it holds files ksn-setup did not put there",
-            dir.display()
+            root.display(rel)
         )),
-        Err(e) => undo
-            .left
-            .push(format!("cannot remove folder \"{}\": {e}", dir.display())),
+        Err(e) => undo.left.push(format!(
+            "cannot remove folder \"{}\": {e}",
+            root.display(rel)
+        )),
     }
 }
 
-fn remove_txn(paths: &TxnPaths, undo: &mut Undo) {
-    if exists(&paths.staging()) {
-        undo.try_(
-            || "cannot remove the staging folder".into(),
-            fs::remove_dir_all(paths.staging()),
-        );
-    }
-    if let Ok(entries) = fs::read_dir(paths.backups()) {
-        for entry in entries.flatten() {
+fn remove_txn(root: &Dir, undo: &mut Undo) {
+    undo.try_(
+        || "cannot remove the staging folder".into(),
+        root.remove_all(layout::STAGING),
+    );
+    if let Ok(backups) = root.open_dir(layout::BACKUP)
+        && let Ok(names) = backups.names()
+    {
+        for name in names {
             undo.left.push(format!(
                 "backup \"{}\" could not be restored and was kept",
-                entry.path().display()
+                backups.display(&name)
             ));
         }
     }
     if undo.left.is_empty() {
-        let _ = remove_if_exists(&paths.backups());
-        let _ = remove_if_exists(&paths.journal());
-        let _ = remove_if_exists(&paths.txn());
-        let _ = durable::sync_dir(&paths.target.join(layout::STATE_DIR));
+        let _ = root.remove_if_exists(layout::BACKUP);
+        let _ = root.remove_if_exists(layout::JOURNAL);
+        let _ = root.remove_if_exists(layout::TXN_DIR);
+        let _ = root.sync_dir(layout::STATE_DIR);
     }
 }
 
 /// Removes the folders created before the journal, innermost first: `.ksn-setup` (with its
-/// lock), the target, its created ancestors.
-fn remove_created_dirs(
-    target: &Path,
-    created: &[PathBuf],
-    undo: &mut Undo,
-    done: &mut Vec<String>,
-) {
+/// lock), the install folder itself, the folders above it that the run created. Each is
+/// removed by name from its parent folder, and only when empty.
+fn remove_created_dirs(root: &Dir, created: &[PathBuf], undo: &mut Undo, done: &mut Vec<String>) {
+    let state_dir = root.path().join(layout::STATE_DIR);
     for dir in created.iter().rev() {
-        if dir == &target.join(layout::STATE_DIR) {
-            let _ = remove_if_exists(&target.join(layout::LOCK));
+        if *dir == state_dir {
+            let _ = root.remove_if_exists(layout::LOCK);
+            remove_empty_dir(root, layout::STATE_DIR, undo, done);
+            continue;
         }
-        remove_empty_dir(dir, undo, done);
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
+        else {
+            continue;
+        };
+        match Dir::open(parent) {
+            Ok(parent) => remove_empty_dir(&parent, name, undo, done),
+            Err(e) if dir::is_absent(&e) => {}
+            Err(e) => undo.left.push(format!(
+                "cannot open \"{}\" to remove \"{name}\": {e}",
+                parent.display()
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn begin(target: &Path, created: Vec<PathBuf>, ops: Vec<Op>) -> Begin {
+        Begin {
+            format: FORMAT,
+            kind: "install".into(),
+            target: target.to_path_buf(),
+            created_dirs: created,
+            ops,
+        }
+    }
+
+    #[test]
+    fn a_begin_record_may_only_name_this_folder_and_what_ksn_setup_does() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("t");
+        std::fs::create_dir(&target).unwrap();
+        let root = Dir::open(&target).unwrap();
+        let path = |p: &str| RelPath::new(p).unwrap();
+        assert!(
+            check_begin(
+                &root,
+                &begin(&target, vec![target.join(".ksn-setup")], vec![])
+            )
+            .is_ok()
+        );
+        assert!(
+            check_begin(
+                &root,
+                &begin(
+                    &target,
+                    vec![tmp.path().to_path_buf(), target.clone()],
+                    vec![]
+                )
+            )
+            .is_ok()
+        );
+        // Another folder, a created folder elsewhere, a broken chain, an installer's own path.
+        assert!(check_begin(&root, &begin(tmp.path(), vec![], vec![])).is_err());
+        assert!(check_begin(&root, &begin(&target, vec![PathBuf::from("/etc")], vec![])).is_err());
+        assert!(
+            check_begin(
+                &root,
+                &begin(&target, vec![PathBuf::from("/"), target.clone()], vec![])
+            )
+            .is_err()
+        );
+        let install_receipt = Op::Install {
+            path: path(".ksn-setup/receipt.toml"),
+            entry: 0,
+            replaces: true,
+        };
+        assert!(check_begin(&root, &begin(&target, vec![], vec![install_receipt])).is_err());
+        let create_config = Op::CreateDir {
+            path: path("etc/product.toml"),
+            mode: 0o755,
+        };
+        assert!(check_begin(&root, &begin(&target, vec![], vec![create_config])).is_err());
+        // An uninstall removes the records by their own names.
+        let remove_log = Op::RemoveObsolete {
+            path: path("etc/consent-log.jsonl"),
+        };
+        assert!(check_begin(&root, &begin(&target, vec![], vec![remove_log])).is_ok());
     }
 }

@@ -2,12 +2,18 @@
 //!
 //! `.ksn-setup/lock` is held with `flock` for the whole run; the kernel drops it when the
 //! process dies, so a killed run never leaves a stale lock. The file stays empty: writing
-//! into it would make a rolled-back run leave a trace.
+//! into it would make a rolled-back run leave a trace. It is opened through the install
+//! folder's handle (never through a symlink) and is mode 0600, owned by whoever runs
+//! ksn-setup: another user cannot open it, so cannot hold it to block root's maintenance.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
+use std::fs::{File, TryLockError};
+use std::path::PathBuf;
 
 use thiserror::Error;
+
+use crate::base::dir::{Dir, Meta};
+use crate::base::layout;
+use crate::base::ownership;
 
 #[derive(Debug, Error)]
 pub enum LockError {
@@ -18,6 +24,8 @@ pub enum LockError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Untrusted(#[from] ownership::Untrusted),
 }
 
 /// A held lock; dropping it releases the lock.
@@ -27,25 +35,32 @@ pub struct FolderLock {
 }
 
 impl FolderLock {
-    /// Takes the lock of install folder `dir`, whose `.ksn-setup` folder must exist.
-    pub fn acquire(dir: &Path) -> Result<FolderLock, LockError> {
-        let path = dir.join(crate::base::layout::LOCK);
+    /// Takes the lock of the install folder `root`, whose `.ksn-setup` folder must exist.
+    pub fn acquire(root: &Dir) -> Result<FolderLock, LockError> {
+        let path = root.path().join(layout::LOCK);
         let io = |source| LockError::Io {
             path: path.clone(),
             source,
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let file = match root.create_new(layout::LOCK, 0o600) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                root.open_write(layout::LOCK).map_err(io)?
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let meta = Meta::of_file(&file).map_err(io)?;
+        ownership::check_record(&path, &meta)?;
+        // A lock made by an earlier ksn-setup may be readable by all; nobody else may open it.
+        if meta.mode & 0o077 != 0 {
+            rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o600))
+                .map_err(|e| io(e.into()))?;
+        }
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 return Err(LockError::Busy {
-                    dir: dir.to_path_buf(),
+                    dir: root.path().to_path_buf(),
                 });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),

@@ -1,11 +1,79 @@
 //! The log of a run: every engine event and every error with its causes, a line per line of
 //! text, each stamped with the time, appended to the file a front end chose.
+//!
+//! The wizards log by default to a folder of the user's own, never to a shared temp folder
+//! where another user could plant a symlink by the name: `/var/log/ksn-setup/` when run as
+//! root, `$XDG_STATE_HOME/ksn-setup/` (by default `~/.local/state/ksn-setup/`) otherwise,
+//! made mode 0700 when missing. Every log, the default one or `--log FILE`, is opened with
+//! `O_NOFOLLOW` (a symlink there is refused, not written through), must be a regular file of
+//! this user's, and is created mode 0600.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
+
+use crate::base::dir::{Dir, Meta};
 use crate::engine::progress::Event;
+
+/// The file name of the wizards' log in [`default_dir`].
+const DEFAULT_NAME: &str = "setup.log";
+
+/// Where the wizards log when no `--log` is given.
+pub fn default_dir() -> PathBuf {
+    if crate::base::ownership::euid() == 0 {
+        return PathBuf::from("/var/log/ksn-setup");
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("/nonexistent"));
+    state.join("ksn-setup")
+}
+
+/// The wizards' default log file, its folder created (mode 0700) when missing; the folder
+/// must be this user's and writable by nobody else.
+pub fn default_path() -> anyhow::Result<PathBuf> {
+    let dir = default_dir();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create the log folder \"{}\"", dir.display()))?;
+    let handle = Dir::open(&dir)
+        .with_context(|| format!("cannot open the log folder \"{}\"", dir.display()))?;
+    crate::base::ownership::check_dir(&handle)?;
+    Ok(dir.join(DEFAULT_NAME))
+}
+
+/// Opens the log at `path` for appending: through a handle of its folder (whose symlinks
+/// are resolved once), never through a symlink at its name, only a regular file of this
+/// user's (or root's), created mode 0600.
+pub fn open(path: &Path) -> anyhow::Result<File> {
+    let shown = path.display();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("cannot use \"{shown}\" as the log: it names no file"))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let folder = std::fs::canonicalize(parent)
+        .and_then(|real| Dir::open(&real))
+        .with_context(|| format!("cannot open the folder of the log file \"{shown}\""))?;
+    let (file, _) = folder
+        .open_append(name, 0o600)
+        .with_context(|| format!("cannot open the log file \"{shown}\""))?;
+    let meta = Meta::of_file(&file)?;
+    if meta.uid != 0 && meta.uid != crate::base::ownership::euid() {
+        anyhow::bail!("cannot use \"{shown}\" as the log: it belongs to another user");
+    }
+    Ok(file)
+}
 
 fn stamp() -> String {
     time::OffsetDateTime::now_utc()
@@ -39,7 +107,7 @@ pub fn write_log(file: &mut File, event: &Event) {
 
 /// Appends an error and each of its causes to the log.
 pub fn log_error(path: &Path, err: &anyhow::Error) {
-    if let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut file) = open(path) {
         let _ = writeln!(file, "{} error: {err}", stamp());
         for cause in err.chain().skip(1) {
             for line in cause.to_string().lines() {

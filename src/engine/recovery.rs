@@ -4,37 +4,63 @@
 //! transaction's leftovers are removed. Without it, the transaction is rolled back. A
 //! `.ksn-setup` folder with no journal and no receipt is what a run leaves when it dies after
 //! creating its folders and before its first record: it is removed, and the target with it
-//! when that is then empty.
+//! when that is then empty. Everything goes through the folder's handle, after the folder,
+//! the folders above it and `.ksn-setup` were checked to be under this user's control.
 
 use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::base::durable::{exists, remove_if_exists};
+use crate::base::dir::{Dir, Kind};
 use crate::base::layout;
-use crate::engine::journal::{self, TxnPaths};
+use crate::base::ownership;
+use crate::engine::journal;
 use crate::engine::lock::FolderLock;
 use crate::engine::progress::{Phase, Reporter};
 
 /// Recovers `dir` if it needs it, taking the folder lock; returns what was done, in words.
 pub fn recover(dir: &Path, reporter: &Reporter) -> anyhow::Result<Option<String>> {
-    if !exists(&dir.join(layout::STATE_DIR)) {
+    if std::fs::symlink_metadata(dir).is_err() {
         return Ok(None);
     }
-    let lock = FolderLock::acquire(dir)?;
-    let result = recover_locked(dir, reporter);
-    let orphan = remove_orphan_state_dir(dir);
+    let root = ownership::open_checked(dir)?;
+    if !check_state_dir(&root)? {
+        return Ok(None);
+    }
+    let lock = FolderLock::acquire(&root)?;
+    let result = recover_locked(&root, reporter);
+    let orphan = remove_orphan_state_dir(&root);
     drop(lock);
     Ok(result?.or(orphan))
 }
 
-/// Recovers the transaction of `dir` while the caller holds its lock. The folders the
-/// interrupted run created are removed when empty, so a caller that goes on must create
-/// them again.
-pub fn recover_locked(dir: &Path, reporter: &Reporter) -> anyhow::Result<Option<String>> {
-    let paths = TxnPaths::new(dir);
-    let state = journal::read(dir)
-        .with_context(|| format!("cannot read the journal in \"{}\"", paths.txn().display()))?;
+/// Checks `.ksn-setup` of the folder `root`: `false` when there is none.
+pub fn check_state_dir(root: &Dir) -> anyhow::Result<bool> {
+    match root.meta_of(layout::STATE_DIR)? {
+        None => Ok(false),
+        Some(meta) if meta.kind == Kind::Dir => {
+            ownership::check_dir(&root.open_dir(layout::STATE_DIR)?)?;
+            Ok(true)
+        }
+        Some(_) => Err(ownership::Untrusted {
+            path: root.path().join(layout::STATE_DIR),
+            why: "it is not a folder".into(),
+            fix: "remove it, or choose another folder".into(),
+        }
+        .into()),
+    }
+}
+
+/// Recovers the transaction of the folder `root` while the caller holds its lock. The
+/// folders the interrupted run created are removed when empty, so a caller that goes on
+/// must create them again.
+pub fn recover_locked(root: &Dir, reporter: &Reporter) -> anyhow::Result<Option<String>> {
+    let state = journal::read(root).with_context(|| {
+        format!(
+            "cannot read the journal in \"{}\"",
+            root.display(layout::TXN_DIR)
+        )
+    })?;
     let Some(state) = state else { return Ok(None) };
     reporter.phase(Phase::Recovering);
     let kind = state
@@ -43,20 +69,20 @@ pub fn recover_locked(dir: &Path, reporter: &Reporter) -> anyhow::Result<Option<
         .map(|b| b.kind.clone())
         .unwrap_or_else(|| "install".into());
     let message = if state.committed {
-        journal::finish(dir)
-            .with_context(|| format!("cannot clean up \"{}\"", paths.txn().display()))?;
+        journal::finish(root)
+            .with_context(|| format!("cannot clean up \"{}\"", root.display(layout::TXN_DIR)))?;
         format!(
             "completed an interrupted {kind} that had already committed in \"{}\"",
-            dir.display()
+            root.path().display()
         )
     } else {
-        let done = journal::rollback(dir, &state)?;
+        let done = journal::rollback(root, &state)?;
         for step in &done {
             reporter.step(format!("recovery: {step}"));
         }
         format!(
             "rolled back an interrupted {kind} in \"{}\" ({} changes undone)",
-            dir.display(),
+            root.path().display(),
             done.len()
         )
     };
@@ -66,18 +92,24 @@ pub fn recover_locked(dir: &Path, reporter: &Reporter) -> anyhow::Result<Option<
 
 /// Removes a `.ksn-setup` that holds no receipt and no journal (a run died before its first
 /// record), and the target when that leaves it empty.
-fn remove_orphan_state_dir(dir: &Path) -> Option<String> {
-    let state = dir.join(layout::STATE_DIR);
-    if !exists(&state) || exists(&dir.join(layout::RECEIPT)) || exists(&dir.join(layout::TXN_DIR)) {
+fn remove_orphan_state_dir(root: &Dir) -> Option<String> {
+    let exists = |rel: &str| root.exists(rel).unwrap_or(true);
+    if !exists(layout::STATE_DIR) || exists(layout::RECEIPT) || exists(layout::TXN_DIR) {
         return None;
     }
-    let _ = remove_if_exists(&dir.join(layout::LOCK));
-    if std::fs::remove_dir(&state).is_err() {
+    let _ = root.remove_if_exists(layout::LOCK);
+    if root.remove_dir(layout::STATE_DIR).is_err() {
         return None;
     }
-    let _ = std::fs::remove_dir(dir);
+    let path = root.path();
+    if let (Some(parent), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+        && root.names().is_ok_and(|names| names.is_empty())
+        && let Ok(parent) = Dir::open(parent)
+    {
+        let _ = parent.remove_dir(name);
+    }
     Some(format!(
         "removed the leftovers of a run that stopped before it began in \"{}\"",
-        dir.display()
+        path.display()
     ))
 }

@@ -7,12 +7,13 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::base::dir::{Dir, Kind};
 use crate::base::layout;
+use crate::base::ownership;
 use crate::base::paths::RelPath;
 use crate::bundle::contents::Bundle;
 use crate::consent::config::ExistingConfig;
@@ -60,10 +61,11 @@ pub struct Target {
     pub interrupted: bool,
 }
 
-/// Reads the target for `bundle`; the only errors are unreadable records of an earlier
-/// install (a damaged receipt or config is reported, never overwritten).
+/// Reads the target for `bundle`; the only errors are a folder another user controls and
+/// unreadable records of an earlier install (a damaged receipt or config is reported, never
+/// overwritten).
 pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
-    let dir = absolute(dir)?;
+    let dir = ownership::resolve_existing(&absolute(dir)?);
     let mut missing_dirs = Vec::new();
     let mut probe = dir.clone();
     loop {
@@ -82,19 +84,19 @@ pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
     }
     missing_dirs.reverse();
     let existing_anchor = probe;
-    let not_a_dir = missing_dirs.is_empty() && !dir.is_dir();
+    let not_a_dir =
+        missing_dirs.is_empty() && !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir());
+    if !not_a_dir {
+        ownership::check_location(&dir)?;
+    }
 
-    let (free_bytes, block_size) = match rustix::fs::statvfs(&existing_anchor) {
-        Ok(st) => (
-            st.f_bavail.saturating_mul(st.f_frsize),
-            st.f_frsize.max(512),
-        ),
-        Err(_) => (0, 4096),
+    let (free_bytes, block_size, writable) = match Dir::open(&existing_anchor) {
+        Ok(anchor) => {
+            let (free, block, read_only) = anchor.space().unwrap_or((0, 4096, false));
+            (free, block, anchor.writable() && !read_only)
+        }
+        Err(_) => (0, 4096, false),
     };
-    let writable = rustix::fs::access(&existing_anchor, rustix::fs::Access::WRITE_OK).is_ok()
-        && !rustix::fs::statvfs(&existing_anchor)
-            .map(|s| s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
-            .unwrap_or(false);
 
     let mut target = Target {
         dir: dir.clone(),
@@ -113,26 +115,24 @@ pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
         return Ok(target);
     }
 
-    target.interrupted = dir.join(layout::JOURNAL).exists();
-    let receipt_path = dir.join(layout::RECEIPT);
-    if let Some(text) = read_optional(&receipt_path)? {
-        let receipt = Receipt::parse(&receipt_path, &text).with_context(
+    let root = ownership::open_checked(&dir)?;
+    target.interrupted = root.exists(layout::JOURNAL)?;
+    if let Some(bytes) = ownership::read_record(&root, layout::RECEIPT)? {
+        let text = String::from_utf8_lossy(&bytes);
+        let receipt = Receipt::parse(&dir.join(layout::RECEIPT), &text).with_context(
             || "the receipt of the earlier install is damaged; repair or remove the install folder",
         )?;
-        let config_path = dir.join(layout::CONFIG);
-        let config = match read_optional(&config_path)? {
-            Some(text) => Some(
-                ExistingConfig::parse(&config_path, text)
+        let config = match ownership::read_record(&root, layout::CONFIG)? {
+            Some(bytes) => Some(
+                ExistingConfig::parse(&dir.join(layout::CONFIG), String::from_utf8_lossy(&bytes).into_owned())
                     .context("the installed config cannot be read, so an upgrade could lose it; fix the file and run again")?,
             ),
             None => None,
         };
         target.previous = Some(PreviousInstall { receipt, config });
     }
-    target.config_exists = fs::symlink_metadata(dir.join(layout::CONFIG)).is_ok();
-    target.consent_log_len = fs::symlink_metadata(dir.join(layout::CONSENT_LOG))
-        .ok()
-        .map(|m| m.len());
+    target.config_exists = root.exists(layout::CONFIG)?;
+    target.consent_log_len = root.meta_of(layout::CONSENT_LOG)?.map(|m| m.size);
 
     let mut paths: Vec<RelPath> = bundle.entries.iter().map(|e| e.path.clone()).collect();
     if let Some(prev) = &target.previous {
@@ -142,8 +142,11 @@ pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
         paths.push(etc);
     }
     for path in paths {
-        if let Some(kind) = existing_at(&path.under(&dir))? {
-            target.existing.insert(path, kind);
+        let found = root
+            .meta_of(path.as_str())
+            .with_context(|| format!("cannot look at \"{}\"", root.display(path.as_str())))?;
+        if let Some(meta) = found {
+            target.existing.insert(path, existing_of(meta.kind));
         }
     }
     Ok(target)
@@ -167,36 +170,11 @@ fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(out)
 }
 
-fn existing_at(path: &Path) -> anyhow::Result<Option<Existing>> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) => {
-            let ft = meta.file_type();
-            Ok(Some(if ft.is_symlink() {
-                Existing::Symlink
-            } else if ft.is_dir() {
-                Existing::Dir
-            } else if ft.is_file() {
-                Existing::File
-            } else {
-                Existing::Other
-            }))
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
-            Ok(None)
-        }
-        Err(e) => Err(e).with_context(|| format!("cannot look at \"{}\"", path.display())),
+fn existing_of(kind: Kind) -> Existing {
+    match kind {
+        Kind::Symlink => Existing::Symlink,
+        Kind::Dir => Existing::Dir,
+        Kind::File => Existing::File,
+        Kind::Other => Existing::Other,
     }
-}
-
-fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read \"{}\"", path.display())),
-    }
-}
-
-/// Permission bits of a path, for tests and repair.
-pub fn mode_of(path: &Path) -> std::io::Result<u32> {
-    Ok(fs::symlink_metadata(path)?.permissions().mode() & 0o7777)
 }

@@ -281,7 +281,7 @@ fn perform(controller: &Rc<Controller>, action: Action) {
 fn start_install(controller: &Rc<Controller>) {
     let answers = controller.wizard.borrow().answers();
     if let Some(path) = &controller.options.save_answers
-        && let Err(e) = crate::base::durable::write_synced(
+        && let Err(e) = crate::base::durable::replace_file(
             path,
             crate::wizard::machine::answers_file_text(&answers).as_bytes(),
             0o600,
@@ -336,11 +336,7 @@ fn start_worker(
     controller: &Rc<Controller>,
     work: impl FnOnce(&Reporter, &AtomicBool) -> WorkerResult + Send + 'static,
 ) {
-    *controller.log.borrow_mut() = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&controller.options.log)
-        .ok();
+    *controller.log.borrow_mut() = log::open(&controller.options.log).ok();
     let (sender, events) = mpsc::channel();
     let cancel = Arc::new(AtomicBool::new(false));
     let result = Arc::new(Mutex::new(None));

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Serialize;
 
+use crate::base::dir::Dir;
 use crate::base::error::BadInput;
 use crate::base::layout;
+use crate::base::ownership;
 use crate::consent::config::ExistingConfig;
 use crate::consent::rules::{Decision, KsnRecord, LogLine, Reason};
 use crate::consent::statements::{Catalog, Language, Statement};
@@ -72,33 +74,44 @@ pub struct KsnStatus {
 
 impl InstalledProduct {
     /// Reads the installed product in `dir`. A folder without a receipt, or with a broken
-    /// config, is refused with what to do.
+    /// config, is refused with what to do, and so is one another user controls.
     pub fn open(dir: &Path) -> anyhow::Result<InstalledProduct> {
+        if std::fs::symlink_metadata(dir).is_err() {
+            return Err(BadInput(anyhow::anyhow!(
+                "\"{}\" holds no installed product (there is no such folder)",
+                dir.display()
+            ))
+            .into());
+        }
+        let root = ownership::open_checked(dir)?;
+        InstalledProduct::read(&root)
+    }
+
+    /// Reads the installed product through its folder's handle; every record read back is
+    /// checked to be this user's (or root's) and writable by nobody else.
+    pub fn read(root: &Dir) -> anyhow::Result<InstalledProduct> {
+        let dir = root.path();
         let receipt_path = dir.join(layout::RECEIPT);
-        let receipt_text = match std::fs::read_to_string(&receipt_path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(BadInput(anyhow::anyhow!(
-                    "\"{}\" holds no installed product (no {})",
-                    dir.display(),
-                    layout::RECEIPT
-                ))
-                .into());
-            }
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot read \"{}\"", receipt_path.display()));
-            }
+        let Some(receipt_bytes) = ownership::read_record(root, layout::RECEIPT)? else {
+            return Err(BadInput(anyhow::anyhow!(
+                "\"{}\" holds no installed product (no {})",
+                dir.display(),
+                layout::RECEIPT
+            ))
+            .into());
         };
-        let receipt = Receipt::parse(&receipt_path, &receipt_text)?;
+        let receipt = Receipt::parse(&receipt_path, &String::from_utf8_lossy(&receipt_bytes))?;
         let config_path = dir.join(layout::CONFIG);
-        let config_text = std::fs::read_to_string(&config_path).with_context(|| {
+        let config_bytes = ownership::read_record(root, layout::CONFIG)?.with_context(|| {
             format!(
                 "cannot read the product's config \"{}\"; repair the install",
                 config_path.display()
             )
         })?;
-        let config = ExistingConfig::parse(&config_path, config_text)?;
+        let config = ExistingConfig::parse(
+            &config_path,
+            String::from_utf8_lossy(&config_bytes).into_owned(),
+        )?;
         if config.ksn.is_none() {
             anyhow::bail!(
                 "the product's config \"{}\" has no valid [ksn] table",
@@ -106,15 +119,14 @@ impl InstalledProduct {
             );
         }
         let statements_dir = dir.join(layout::STATEMENTS_DIR);
-        let installed_statements = if statements_dir.exists() {
-            Some(Catalog::from_dir(&statements_dir).map_err(|e| {
+        let installed_statements = match root.open_dir(layout::STATEMENTS_DIR) {
+            Ok(handle) => Some(Catalog::from_handle(&handle).map_err(|e| {
                 format!(
                     "the installed statements in \"{}\" are damaged ({e:#}); repair the install",
                     statements_dir.display()
                 )
-            }))
-        } else {
-            None
+            })),
+            Err(_) => None,
         };
         let (statements, statements_damaged) = match installed_statements {
             Some(Ok(catalog)) => (catalog, None),
@@ -125,12 +137,13 @@ impl InstalledProduct {
                 other.and_then(Result::err),
             ),
         };
-        let log_path = dir.join(layout::CONSENT_LOG);
-        let consent_log_len = std::fs::symlink_metadata(&log_path).ok().map(|m| m.len());
-        let last_log_line = std::fs::read_to_string(&log_path)
+        let consent_log_len = root.meta_of(layout::CONSENT_LOG)?.map(|m| m.size);
+        let last_log_line = ownership::read_record(root, layout::CONSENT_LOG)
             .ok()
-            .and_then(|text| {
-                text.lines()
+            .flatten()
+            .and_then(|bytes| {
+                String::from_utf8_lossy(&bytes)
+                    .lines()
                     .rev()
                     .find(|l| !l.trim().is_empty())
                     .map(str::to_owned)

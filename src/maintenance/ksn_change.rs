@@ -163,9 +163,9 @@ pub fn apply(
     let done = executor::maintain(
         dir,
         None,
-        || {
+        |root| {
             // Read again under the lock: the settings window may have been open for a while.
-            let installed = InstalledProduct::open(dir)?;
+            let installed = InstalledProduct::read(root)?;
             current = Some(installed.ksn_record().clone());
             match plan_change(&installed, request, now)
                 .map_err(|e| crate::base::error::BadInput(e.into()))?

@@ -3,13 +3,10 @@
 //! [`crate::engine::executor::maintain`] runs it as a journaled transaction, so a failure or a
 //! kill puts the folder back as it was.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-
 use anyhow::bail;
 use sha2::{Digest, Sha256};
 
+use crate::base::dir::{Dir, Kind};
 use crate::base::paths::RelPath;
 use crate::bundle::contents::Bundle;
 use crate::bundle::entry::EntryKind;
@@ -46,31 +43,26 @@ impl std::fmt::Display for Damage {
     }
 }
 
-/// Checks one receipt entry against the disk.
-pub fn check_entry(dir: &Path, entry: &ReceiptEntry) -> std::io::Result<Option<Damage>> {
-    let path = entry.path.under(dir);
-    let meta = match fs::symlink_metadata(&path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(Damage::Missing)),
-        Err(e) => return Err(e),
+/// Checks one receipt entry against the disk, through the install folder's handle.
+pub fn check_entry(root: &Dir, entry: &ReceiptEntry) -> std::io::Result<Option<Damage>> {
+    let rel = entry.path.as_str();
+    let Some(meta) = root.meta_of(rel)? else {
+        return Ok(Some(Damage::Missing));
     };
-    let ft = meta.file_type();
-    let mode = meta.permissions().mode() & 0o7777;
     Ok(match entry.kind {
-        ReceiptKind::Dir if !ft.is_dir() => Some(Damage::Kind),
+        ReceiptKind::Dir if meta.kind != Kind::Dir => Some(Damage::Kind),
         ReceiptKind::Dir => None,
-        ReceiptKind::Symlink if !ft.is_symlink() => Some(Damage::Kind),
+        ReceiptKind::Symlink if meta.kind != Kind::Symlink => Some(Damage::Kind),
         ReceiptKind::Symlink => {
-            let target = fs::read_link(&path)?;
-            (Some(target.to_string_lossy().as_ref()) != entry.target.as_deref())
-                .then_some(Damage::Target)
+            let target = root.read_link(rel)?;
+            (Some(target.as_str()) != entry.target.as_deref()).then_some(Damage::Target)
         }
-        ReceiptKind::File if !ft.is_file() => Some(Damage::Kind),
+        ReceiptKind::File if meta.kind != Kind::File => Some(Damage::Kind),
         ReceiptKind::File => {
-            if Some(meta.len()) != entry.size || sha256_file(&path)? != entry.sha256 {
+            if Some(meta.size) != entry.size || Some(sha256_file(root, rel)?) != entry.sha256 {
                 Some(Damage::Changed)
-            } else if mode != entry.mode {
-                Some(Damage::Mode { found: mode })
+            } else if meta.mode != entry.mode {
+                Some(Damage::Mode { found: meta.mode })
             } else {
                 None
             }
@@ -78,10 +70,10 @@ pub fn check_entry(dir: &Path, entry: &ReceiptEntry) -> std::io::Result<Option<D
     })
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<Option<String>> {
+fn sha256_file(root: &Dir, rel: &str) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
-    std::io::copy(&mut fs::File::open(path)?, &mut hasher)?;
-    Ok(Some(hex::encode(hasher.finalize())))
+    std::io::copy(&mut root.open_read(rel)?, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// What a repair found and restores.
@@ -96,14 +88,14 @@ pub struct RepairPlan {
 /// of every damaged file (the same installer, or one of the same version). `None` when
 /// nothing is damaged.
 pub fn plan_repair(
+    root: &Dir,
     installed: &InstalledProduct,
     bundle: &Bundle,
     now: &str,
 ) -> anyhow::Result<Option<RepairPlan>> {
-    let dir = &installed.dir;
     let mut damaged = Vec::new();
     for entry in &installed.receipt.entries {
-        if let Some(damage) = check_entry(dir, entry)? {
+        if let Some(damage) = check_entry(root, entry)? {
             damaged.push((entry, damage));
         }
     }
@@ -158,7 +150,9 @@ pub fn plan_repair(
         // A folder where our file was (with whatever the user put in it) is not removed; a
         // file or symlink in the wrong place is replaced like a changed file.
         if *damage == Damage::Kind
-            && fs::symlink_metadata(entry.path.under(dir)).is_ok_and(|m| m.is_dir())
+            && root
+                .meta_of(entry.path.as_str())?
+                .is_some_and(|m| m.kind == Kind::Dir)
         {
             bail!(
                 "\"{}\" should be a file but a folder stands there; move it away and repair again",

@@ -150,12 +150,14 @@ pub fn run(
             let done = executor::maintain(
                 dir,
                 Some(bundle),
-                || {
-                    let installed = InstalledProduct::open(dir)?;
-                    Ok(repair::plan_repair(&installed, bundle, now)?.map(|plan| {
-                        damaged = plan.damaged;
-                        plan.work
-                    }))
+                |root| {
+                    let installed = InstalledProduct::read(root)?;
+                    Ok(
+                        repair::plan_repair(root, &installed, bundle, now)?.map(|plan| {
+                            damaged = plan.damaged;
+                            plan.work
+                        }),
+                    )
                 },
                 reporter,
                 cancel,
@@ -169,9 +171,11 @@ pub fn run(
             executor::maintain(
                 dir,
                 None,
-                || {
-                    let installed = InstalledProduct::open(dir)?;
-                    Ok(Some(uninstall::plan_uninstall(&installed, *records, now)))
+                |root| {
+                    let installed = InstalledProduct::read(root)?;
+                    Ok(Some(uninstall::plan_uninstall(
+                        root, &installed, *records, now,
+                    )?))
                 },
                 reporter,
                 cancel,

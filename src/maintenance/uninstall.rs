@@ -2,13 +2,12 @@
 //! was installed, then the folders left empty; [`crate::engine::executor::maintain`] runs it
 //! as a journaled transaction, so a failure or a kill puts the folder back as it was.
 
-use std::fs;
-
+use crate::base::dir::{Dir, Kind};
 use crate::base::layout;
 use crate::base::paths::RelPath;
 use crate::engine::executor::Work;
 use crate::engine::plan::Op;
-use crate::engine::receipt::{ReceiptEntry, ReceiptKind};
+use crate::engine::receipt::ReceiptKind;
 use crate::maintenance::installed::InstalledProduct;
 
 /// Whether uninstall keeps the config and the consent log.
@@ -23,12 +22,17 @@ pub enum Records {
 /// Works out the uninstall of `installed`: every file and symlink the receipt lists, then
 /// its folders deepest first (a folder holding files the user added is kept, with them),
 /// then the records as asked, and the receipt last.
-pub fn plan_uninstall(installed: &InstalledProduct, records: Records, now: &str) -> Work {
-    let dir = &installed.dir;
+pub fn plan_uninstall(
+    root: &Dir,
+    installed: &InstalledProduct,
+    records: Records,
+    now: &str,
+) -> std::io::Result<Work> {
     let mut ops = Vec::new();
-    let exists = |path: &RelPath| fs::symlink_metadata(path.under(dir)).is_ok();
+    let meta = |path: &RelPath| root.meta_of(path.as_str());
+    let exists = |path: &RelPath| meta(path).map(|m| m.is_some());
     for entry in &installed.receipt.entries {
-        if entry.kind != ReceiptKind::Dir && exists(&entry.path) {
+        if entry.kind != ReceiptKind::Dir && exists(&entry.path)? {
             ops.push(Op::RemoveObsolete {
                 path: entry.path.clone(),
             });
@@ -37,18 +41,22 @@ pub fn plan_uninstall(installed: &InstalledProduct, records: Records, now: &str)
     if records == Records::Remove {
         for record in [layout::CONFIG, layout::CONSENT_LOG] {
             let path = RelPath::new(record).expect("valid path");
-            if exists(&path) {
+            if exists(&path)? {
                 ops.push(Op::RemoveObsolete { path });
             }
         }
     }
-    let mut dirs: Vec<&ReceiptEntry> = installed
+    let mut dirs = Vec::new();
+    for entry in installed
         .receipt
         .entries
         .iter()
         .filter(|e| e.kind == ReceiptKind::Dir)
-        .filter(|e| fs::symlink_metadata(e.path.under(dir)).is_ok_and(|m| m.is_dir()))
-        .collect();
+    {
+        if meta(&entry.path)?.is_some_and(|m| m.kind == Kind::Dir) {
+            dirs.push(entry);
+        }
+    }
     dirs.sort_by_key(|e| std::cmp::Reverse(e.path.as_str().matches('/').count()));
     for entry in dirs {
         ops.push(Op::RemoveObsoleteDir {
@@ -59,5 +67,10 @@ pub fn plan_uninstall(installed: &InstalledProduct, records: Records, now: &str)
     ops.push(Op::RemoveObsolete {
         path: RelPath::new(layout::RECEIPT).expect("valid path"),
     });
-    Work::on_installed("uninstall", ops, &installed.receipt, now)
+    Ok(Work::on_installed(
+        "uninstall",
+        ops,
+        &installed.receipt,
+        now,
+    ))
 }
