@@ -328,10 +328,26 @@ fn the_installed_settings_launcher_opens_the_maintenance_program() {
     let dir = tmp.path().join("product");
     assert_ok(&install(&dir, &[]));
     let launcher = dir.join("bin/ksn-settings");
-    let text = fs::read_to_string(&launcher).unwrap();
+    assert_eq!(
+        fs::read_link(&launcher).unwrap(),
+        std::path::Path::new("../lib/ksn-setup/ksn-setup")
+    );
+    // Started through a symlink somewhere else and from another folder, it still opens the
+    // settings of its own product (here it says so, with no display to open them on).
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&launcher, elsewhere.join("ksn-settings")).unwrap();
+    let out = std::process::Command::new(elsewhere.join("ksn-settings"))
+        .current_dir(&elsewhere)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(
-        text.contains("lib/ksn-setup/ksn-setup\" settings --dir"),
-        "{text}"
+        stderr(&out).contains(&format!("ksn status --dir {}", dir.display())),
+        "{}",
+        show(&out)
     );
     // The maintenance program is this ksn-setup, without any bundle, and answers for the product.
     let program = dir.join("lib/ksn-setup/ksn-setup");

@@ -261,6 +261,22 @@ fn pack_refuses_unsafe_payloads_naming_the_path() {
     assert_eq!(code(&out), Some(2), "{}", show(&out));
     assert!(stderr(&out).contains("bin/passwd"), "{}", show(&out));
 
+    // Lexically inside (`share/up/../x` reads as `share/x`), but `share/up` points at the top
+    // of the tree, so the kernel would resolve it above the install folder. Refused by pack,
+    // and by an install from the folder.
+    let through = tmp.path().join("through");
+    make_payload(&through, 2, 1);
+    fs::create_dir_all(through.join("share")).unwrap();
+    std::os::unix::fs::symlink("..", through.join("share/up")).unwrap();
+    std::os::unix::fs::symlink("../share/up/../etc/passwd", through.join("bin/passwd")).unwrap();
+    let out = pack(&through, &installer, &[]);
+    assert_eq!(code(&out), Some(2), "{}", show(&out));
+    assert!(stderr(&out).contains("bin/passwd"), "{}", show(&out));
+    let dest = tmp.path().join("dest");
+    let out = install(&dest, &["--payload", through.to_str().unwrap()]);
+    assert_eq!(code(&out), Some(2), "{}", show(&out));
+    assert!(!dest.exists());
+
     let socket = tmp.path().join("socket");
     make_payload(&socket, 2, 1);
     let _listener = std::os::unix::net::UnixListener::bind(socket.join("bin/agent.sock")).unwrap();

@@ -150,19 +150,25 @@ impl Bundle {
                 },
                 0o755,
             ));
-            let launcher = format!(
-                "#!/bin/sh\n# Opens the {} settings: Kaspersky Security Network and more.\n\
-                 here=$(cd \"$(dirname \"$0\")/..\" && pwd)\n\
-                 exec \"$here/{PROGRAM}\" settings --dir \"$here\" \"$@\"\n",
-                self.product.name
-            );
-            added.push((
-                RelPath::new(SETTINGS_LAUNCHER)?,
-                Extra::Bytes(Arc::new(launcher.into_bytes())),
-                0o755,
-            ));
         }
         let mut entries = self.entries.clone();
+        if program.is_some() {
+            // The settings launcher is a symlink to the program, which, called by that name,
+            // finds its product from its own file, never from $0 (see `cli::main`).
+            let launcher = RelPath::new(SETTINGS_LAUNCHER)?;
+            if self.entries.iter().any(|e| e.path == launcher) {
+                anyhow::bail!(
+                    "the payload has \"{launcher}\", which ksn-setup installs itself; remove it from the payload"
+                );
+            }
+            entries.push(Entry {
+                path: launcher,
+                kind: EntryKind::Symlink {
+                    target: format!("../{PROGRAM}"),
+                },
+                mode: 0o777,
+            });
+        }
         let mut extras = (*self.extras).clone();
         for (path, extra, mode) in added {
             if self.entries.iter().any(|e| e.path == path) {

@@ -70,6 +70,24 @@ pub fn check_entries(entries: Vec<Entry>) -> Result<Vec<Entry>, BundleError> {
         }
         by_path.insert(entry.path.clone(), entry);
     }
+    // The lexical check above treats `link/..` as the folder holding `link`; the kernel
+    // treats it as the parent of wherever `link` points. Resolve each symlink as the kernel
+    // would, through the payload's other symlinks, and refuse one that leaves the tree.
+    for entry in by_path.values() {
+        if let EntryKind::Symlink { target } = &entry.kind {
+            let folder: Vec<String> = entry
+                .path
+                .parent()
+                .map(|p| p.as_str().split('/').map(str::to_string).collect())
+                .unwrap_or_default();
+            if resolve_inside(&by_path, folder, target, 0).is_none() {
+                return Err(BundleError::Path(PathError::SymlinkEscapes {
+                    path: entry.path.to_string(),
+                    target: target.clone(),
+                }));
+            }
+        }
+    }
     let mut implied = Vec::new();
     for entry in by_path.values() {
         for parent in entry.path.ancestors() {
@@ -97,6 +115,42 @@ pub fn check_entries(entries: Vec<Entry>) -> Result<Vec<Entry>, BundleError> {
     let mut out: Vec<Entry> = by_path.into_values().collect();
     out.sort_by(|a, b| a.path.as_str().split('/').cmp(b.path.as_str().split('/')));
     Ok(out)
+}
+
+/// Resolves `target` from the folder `from` (components below the top) the way the kernel
+/// would, following the payload's symlinks on the way: the components it ends at, or `None`
+/// when it climbs above the top or loops (more than 40 links, as the kernel's limit).
+fn resolve_inside(
+    by_path: &BTreeMap<RelPath, Entry>,
+    from: Vec<String>,
+    target: &str,
+    depth: u32,
+) -> Option<Vec<String>> {
+    if depth > 40 || target.starts_with('/') {
+        return None;
+    }
+    let mut at = from;
+    for component in target.split('/') {
+        match component {
+            "" | "." => {}
+            ".." => {
+                at.pop()?;
+            }
+            name => {
+                at.push(name.to_string());
+                let here = RelPath::new(&at.join("/")).ok()?;
+                if let Some(Entry {
+                    kind: EntryKind::Symlink { target: next },
+                    ..
+                }) = by_path.get(&here)
+                {
+                    at.pop();
+                    at = resolve_inside(by_path, at, next, depth + 1)?;
+                }
+            }
+        }
+    }
+    Some(at)
 }
 
 #[cfg(test)]
@@ -134,6 +188,33 @@ mod tests {
             check_entries(vec![link, file("lib/x")]),
             Err(BundleError::ParentNotDir { .. })
         ));
+    }
+
+    fn link(path: &str, target: &str) -> Entry {
+        Entry {
+            path: RelPath::new(path).unwrap(),
+            kind: EntryKind::Symlink {
+                target: target.into(),
+            },
+            mode: 0o777,
+        }
+    }
+
+    #[test]
+    fn refuses_a_symlink_that_escapes_through_another_symlink() {
+        // `p/q/up` points at the top (fine on its own), so `p/q/up/..` is above the top,
+        // although `p/q/up/..` reads lexically as `p/q`.
+        let out = check_entries(vec![link("p/q/up", "../.."), link("x", "p/q/up/../etc")]);
+        assert!(
+            matches!(
+                out,
+                Err(BundleError::Path(PathError::SymlinkEscapes { .. }))
+            ),
+            "{out:?}"
+        );
+        // Symlinks that stay inside through others are fine, and loops are refused.
+        assert!(check_entries(vec![link("lib/a", "../share"), link("b", "lib/a/x")]).is_ok());
+        assert!(check_entries(vec![link("l1", "l2"), link("l2", "l1")]).is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod pack;
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::base::error::{self, ExitStatus};
@@ -71,12 +72,53 @@ Exit codes:
   3  cancelled; everything was rolled back
   4  failed, and the rollback left something behind (listed in the message)";
 
+/// The command line. Called as `ksn-settings` (the installed product's `bin/ksn-settings`,
+/// a symlink to its maintenance program), it means `settings --dir PRODUCT`, where PRODUCT
+/// is found from the program's own file (`/proc/self/exe`, which a caller cannot fake),
+/// never from `$0` or the working folder: a symlink to the launcher elsewhere still opens
+/// the settings of the product it belongs to.
+fn arguments() -> anyhow::Result<Vec<std::ffi::OsString>> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let called = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|name| name == "ksn-settings");
+    if !called {
+        return Ok(args);
+    }
+    let exe =
+        std::fs::read_link("/proc/self/exe").context("cannot find this program's own file")?;
+    let product = exe
+        .ends_with(crate::base::layout::PROGRAM)
+        .then(|| exe.parent()?.parent()?.parent().map(std::path::Path::to_path_buf))
+        .flatten()
+        .with_context(|| {
+            format!(
+                "ksn-settings opens the settings of the product it is installed with, but this program (\"{}\") is not an installed product's {}",
+                exe.display(),
+                crate::base::layout::PROGRAM
+            )
+        })?;
+    args.splice(
+        1..1,
+        ["settings".into(), "--dir".into(), product.into_os_string()],
+    );
+    Ok(args)
+}
+
 /// Runs the program and returns its exit code.
 pub fn main() -> ExitCode {
     // Every folder and record gets an explicit mode; the umask only narrows what a library
     // or a child process creates, and a hostile one (000) must not widen anything.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
-    let cli = match Cli::try_parse() {
+    let args = match arguments() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("ksn-setup: error: {e:#}");
+            return ExitCode::from(ExitStatus::BadInput as u8);
+        }
+    };
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

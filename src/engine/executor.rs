@@ -216,6 +216,9 @@ pub struct Work {
     pub now: String,
     /// Payload files the operations install.
     pub files: u64,
+    /// SHA-256 a staged file must have, by entry index, where the bundle does not say (a
+    /// repair from a payload folder: the receipt's hashes).
+    pub expected_sha256: std::collections::BTreeMap<usize, [u8; 32]>,
 }
 
 impl Work {
@@ -230,6 +233,7 @@ impl Work {
             product_version: plan.product_version.clone(),
             now: plan.now.clone(),
             files: plan.files,
+            expected_sha256: Default::default(),
         }
     }
 
@@ -255,6 +259,7 @@ impl Work {
             product_version: receipt.product_version.clone(),
             now: now.to_string(),
             files,
+            expected_sha256: Default::default(),
         }
     }
 
@@ -987,7 +992,7 @@ impl<'a> Run<'a> {
                         entry.path
                     );
                 }
-                if let Some(expected) = sha256
+                if let Some(expected) = sha256.as_ref().or(self.work.expected_sha256.get(&index))
                     && *expected != digest
                 {
                     bail!(

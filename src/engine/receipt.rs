@@ -52,8 +52,37 @@ pub struct ReceiptEntry {
 }
 
 impl Receipt {
+    /// Parses a receipt read back from disk. It is input, not truth: every entry must name a
+    /// path a payload may have (never `.ksn-setup/…` nor the config or the consent log, which
+    /// "keep my records" keeps), and a symlink must stay inside the folder, or the receipt is
+    /// refused before repair or uninstall acts on it.
     pub fn parse(path: &Path, text: &str) -> Result<Receipt, TomlError> {
-        toml::from_str(text).map_err(|e| TomlError::from_de(path, text, &e))
+        let receipt: Receipt =
+            toml::from_str(text).map_err(|e| TomlError::from_de(path, text, &e))?;
+        for entry in &receipt.entries {
+            let refuse = |message: String| {
+                let at = text.find(&format!("\"{}\"", entry.path)).unwrap_or(0);
+                TomlError::at(path, text, at, message)
+            };
+            RelPath::payload(entry.path.as_str()).map_err(|e| {
+                refuse(format!(
+                    "the receipt lists {e}; it was not written by ksn-setup"
+                ))
+            })?;
+            if let Some(target) = &entry.target {
+                entry
+                    .path
+                    .check_symlink_target(target)
+                    .map_err(|e| refuse(format!("the receipt lists {e}")))?;
+            }
+            if entry.mode & !0o7777 != 0 {
+                return Err(refuse(format!(
+                    "the receipt gives \"{}\" the impossible mode {:o}",
+                    entry.path, entry.mode
+                )));
+            }
+        }
+        Ok(receipt)
     }
 
     pub fn to_text(&self) -> String {
@@ -65,5 +94,33 @@ impl Receipt {
 
     pub fn find(&self, path: &RelPath) -> Option<&ReceiptEntry> {
         self.entries.iter().find(|e| &e.path == path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "format = 1\nproduct_name = \"P\"\nproduct_version = \"1\"\ninstaller_version = \"0\"\ninstalled_at = \"2026-01-01T00:00:00Z\"\n";
+
+    #[test]
+    fn a_receipt_may_only_list_payload_paths() {
+        let ok = format!("{HEAD}[[entry]]\npath = \"bin/x\"\nkind = \"file\"\nmode = 493\n");
+        assert!(Receipt::parse(Path::new("r.toml"), &ok).is_ok());
+        // Listing the consent log would make "keep my records" remove it.
+        for bad in [
+            "etc/consent-log.jsonl",
+            "etc/product.toml",
+            ".ksn-setup/lock",
+            "../x",
+        ] {
+            let text = format!("{HEAD}[[entry]]\npath = \"{bad}\"\nkind = \"file\"\nmode = 420\n");
+            let err = Receipt::parse(Path::new("r.toml"), &text).unwrap_err();
+            assert!(err.to_string().starts_with("r.toml:"), "{err}");
+        }
+        let escaping = format!(
+            "{HEAD}[[entry]]\npath = \"bin/l\"\nkind = \"symlink\"\nmode = 511\ntarget = \"../../etc/shadow\"\n"
+        );
+        assert!(Receipt::parse(Path::new("r.toml"), &escaping).is_err());
     }
 }

@@ -236,7 +236,7 @@ struct Controller {
 /// without running the event loop (the tests drive it headless; [`run`] shows it).
 pub fn build(dir: &Path) -> anyhow::Result<SettingsWindow> {
     let installed = InstalledProduct::open(dir)?;
-    build_for(&installed).map_err(|e| no_window(&e.to_string()))
+    build_for(&installed).map_err(|e| no_window(&e.to_string(), dir))
 }
 
 fn build_for(installed: &InstalledProduct) -> Result<SettingsWindow, slint::PlatformError> {
@@ -261,20 +261,22 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitStatus> {
     if !crate::gui::has_display() {
         return Err(no_window(
             "there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)",
+            dir,
         ));
     }
     let window = build_for(&installed)
-        .map_err(|e| no_window(&format!("the window could not be opened ({e})")))?;
+        .map_err(|e| no_window(&format!("the window could not be opened ({e})"), dir))?;
     window
         .run()
-        .map_err(|e| no_window(&format!("the window could not be opened ({e})")))?;
+        .map_err(|e| no_window(&format!("the window could not be opened ({e})"), dir))?;
     Ok(ExitStatus::Success)
 }
 
-fn no_window(why: &str) -> anyhow::Error {
+fn no_window(why: &str, dir: &Path) -> anyhow::Error {
+    let dir = dir.display();
     BadInput(anyhow::anyhow!(
-        "{why}, so the settings window cannot open; use `ksn-setup ksn status`, \
-         `ksn-setup ksn agree` or `ksn-setup ksn decline` instead"
+        "{why}, so the settings window cannot open; use `ksn-setup ksn status --dir {dir}`, \
+         `ksn-setup ksn agree --dir {dir}` or `ksn-setup ksn decline --dir {dir}` instead"
     ))
     .into()
 }

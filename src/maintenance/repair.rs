@@ -104,6 +104,7 @@ pub fn plan_repair(
     }
     let mut ops = Vec::new();
     let mut installs = Vec::new();
+    let mut expected = std::collections::BTreeMap::new();
     let mut unavailable = Vec::new();
     for (entry, damage) in &damaged {
         let index = bundle.entries.iter().position(|e| e.path == entry.path);
@@ -164,6 +165,13 @@ pub fn plan_repair(
             entry: index,
             replaces: *damage != Damage::Missing,
         });
+        // A payload folder's file was hashed above, when it was read for this plan; staging
+        // reads it again, and must find the very bytes the receipt names.
+        if let Some(sha) = entry.sha256.as_deref().and_then(|h| hex::decode(h).ok())
+            && let Ok(sha) = <[u8; 32]>::try_from(sha)
+        {
+            expected.insert(index, sha);
+        }
     }
     if !unavailable.is_empty() {
         bail!(
@@ -178,7 +186,8 @@ pub fn plan_repair(
         ops.push(Op::Stage);
         ops.extend(installs);
     }
-    let work = Work::on_installed("repair", ops, &installed.receipt, now);
+    let mut work = Work::on_installed("repair", ops, &installed.receipt, now);
+    work.expected_sha256 = expected;
     Ok(Some(RepairPlan {
         work,
         damaged: damaged
