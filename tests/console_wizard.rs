@@ -12,7 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{BIN, make_payload, read_toml, show, snapshot};
+use support::{bin, make_payload, read_toml, show, snapshot};
 
 /// How long one session may take before the test gives up and shows what it saw.
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -35,7 +35,7 @@ struct Session {
 impl Session {
     fn start(args: &[&str], env: &[(&str, &str)]) -> Session {
         let (master, slave) = open_pty(40, 100);
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin());
         cmd.args(args)
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
@@ -342,7 +342,7 @@ fn ctrl_c_during_the_install_rolls_back() {
 fn without_a_display_or_a_terminal_the_wizard_refuses_and_names_unattended() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["install", "--dir"])
         .arg(&dir)
         .env_remove("DISPLAY")
@@ -391,4 +391,53 @@ fn on_an_installed_product_the_console_wizard_offers_maintenance() {
     assert_eq!(s.wait(), 0, "{}", s.transcript());
     assert!(s.transcript().contains("was removed"), "{}", s.transcript());
     assert!(!dir.exists());
+}
+
+#[test]
+fn the_default_log_is_in_roots_own_folder_never_in_the_shared_temp_folder() {
+    // SAFETY: geteuid has no preconditions.
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "this test checks where root's wizard logs: run the tests as root (CI does)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    // Another user planted the name the wizard used to log to in the shared temp folder.
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, "root's file\n").unwrap();
+    std::os::unix::fs::symlink(&victim, shared.join("ksn-setup.log")).unwrap();
+    let dir = tmp.path().join("p");
+    let dir_arg = dir.to_str().unwrap();
+    let mut s = Session::start(
+        &["install", "--dir", dir_arg],
+        &[("TMPDIR", shared.to_str().unwrap())],
+    );
+    for (prompt, answer) in [
+        ("Enter keeps English):", "\n"),
+        ("End User License Agreement [y/N]:", "y\n"),
+        ("I accept the Privacy Policy [y/N]:", "y\n"),
+        ("Kaspersky Security Network [y/N]:", "\n"),
+        ("Install folder [", "\n"),
+        ("Install now? [Y/n]:", "\n"),
+    ] {
+        s.expect(prompt);
+        s.send(answer);
+    }
+    assert_eq!(s.wait(), 0, "{}", s.transcript());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root's file\n");
+    let log = std::path::Path::new("/var/log/ksn-setup/setup.log");
+    assert!(
+        s.transcript()
+            .contains("The setup log is in /var/log/ksn-setup/setup.log"),
+        "the Finish page says where: {}",
+        s.transcript()
+    );
+    let mode = |p: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(log), 0o600);
+    assert_eq!(mode(log.parent().unwrap()), 0o700);
+    assert!(std::fs::read_to_string(log).unwrap().contains(dir_arg));
 }

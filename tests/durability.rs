@@ -21,7 +21,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ksn-setup");
+/// The program under test: the test build, or `KSN_SETUP_TEST_BIN` (the release build in CI).
+fn bin() -> String {
+    std::env::var("KSN_SETUP_TEST_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_ksn-setup").to_string())
+}
 const FAULT_ENV: &str = "KSN_SETUP_FAULT";
 /// How long any single run may take before the test gives up on it.
 const RUN_LIMIT: Duration = Duration::from_secs(240);
@@ -33,7 +37,7 @@ const MIB: usize = 1 << 20;
 
 /// `ksn-setup ARGS` with a predictable environment: English messages, no GUI, no fault.
 fn ksn(args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.args(args)
         .env_remove(FAULT_ENV)
         .env_remove("LC_ALL")
@@ -1180,19 +1184,16 @@ fn killed_at_every_fault_point_then_recovered() {
 
 #[test]
 fn full_disk_fails_cleanly_and_rolls_back() {
-    if !is_root() {
-        println!("skipped: full_disk_fails_cleanly_and_rolls_back needs root to mount a tmpfs");
-        return;
-    }
+    assert!(
+        is_root(),
+        "full_disk_fails_cleanly_and_rolls_back must mount a tmpfs: run the tests as root (CI does)"
+    );
     let work = tempfile::tempdir().expect("create a temp dir");
     let mnt = work.path().join("mnt");
     fs::create_dir(&mnt).expect("create the mount point");
     let _mount = match Mount::tmpfs(&mnt, "16m") {
         Ok(mount) => mount,
-        Err(e) => {
-            println!("skipped: cannot mount a tmpfs: {e}");
-            return;
-        }
+        Err(e) => panic!("cannot mount a tmpfs, so the full-disk test cannot do its work: {e}"),
     };
     let big = work.path().join("big");
     let v1 = work.path().join("v1");
@@ -1296,12 +1297,10 @@ fn full_disk_fails_cleanly_and_rolls_back() {
 
 #[test]
 fn power_cut_during_install_and_after_success() {
-    if !is_root() {
-        println!(
-            "skipped: power_cut_during_install_and_after_success needs root to loop-mount ext4"
-        );
-        return;
-    }
+    assert!(
+        is_root(),
+        "power_cut_during_install_and_after_success must loop-mount ext4: run the tests as root (CI does)"
+    );
     let work = tempfile::tempdir().expect("create a temp dir");
     let image = work.path().join("disk.img");
     let mnt = work.path().join("mnt");
@@ -1313,14 +1312,12 @@ fn power_cut_during_install_and_after_success() {
         "mkfs.ext4",
         &["-q", "-F", image.to_str().expect("UTF-8 temp path")],
     ) {
-        println!("skipped: cannot make an ext4 file system: {e}");
-        return;
+        panic!("cannot make an ext4 file system, so the power-cut test cannot do its work: {e}");
     }
     let mut mount = match Mount::loop_image(&image, &mnt) {
         Ok(mount) => mount,
         Err(e) => {
-            println!("skipped: cannot loop-mount the image: {e}");
-            return;
+            panic!("cannot loop-mount the image, so the power-cut test cannot do its work: {e}")
         }
     };
     let v1 = work.path().join("v1");

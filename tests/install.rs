@@ -288,15 +288,37 @@ fn target_that_is_a_file_is_refused() {
 
 #[test]
 fn unwritable_target_is_refused_before_anything_is_written() {
-    if rustix_is_root() {
-        eprintln!("skipped: root can write anywhere");
-        return;
-    }
+    // Root can write anywhere: the install runs as an unprivileged user (nobody), from a
+    // copy of the program that user may run.
     let tmp = tempfile::tempdir().unwrap();
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o555)).unwrap();
-    let out = install(&tmp.path().join("p"), &[]);
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let program = tmp.path().join("ksn-setup");
+    fs::copy(bin(), &program).unwrap();
+    let parent = tmp.path().join("read-only");
+    fs::create_dir(&parent).unwrap();
+    fs::set_permissions(&parent, fs::Permissions::from_mode(0o555)).unwrap();
+    let mut cmd = Command::new(&program);
+    cmd.args([
+        "install",
+        "--unattended",
+        "--accept-eula",
+        "--accept-privacy-policy",
+        "--dir",
+    ])
+    .arg(parent.join("p"))
+    .env("HOME", tmp.path())
+    .env_remove("KSN_SETUP_FAULT");
+    if rustix_is_root() {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(stderr(&out).contains("is not writable"), "{}", show(&out));
+    assert!(
+        fs::read_dir(&parent).unwrap().next().is_none(),
+        "nothing was written"
+    );
 }
 
 fn rustix_is_root() -> bool {

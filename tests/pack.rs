@@ -406,7 +406,7 @@ fn a_truncated_or_foreign_file_gives_a_clear_error() {
         show(&out)
     );
 
-    let out = ksn_setup().arg("verify").arg(BIN).output().unwrap();
+    let out = ksn_setup().arg("verify").arg(bin()).output().unwrap();
     assert_eq!(code(&out), Some(2), "{}", show(&out));
     assert!(stderr(&out).contains("no packed bundle"), "{}", show(&out));
 }

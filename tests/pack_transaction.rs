@@ -123,7 +123,7 @@ fn a_failure_or_a_kill_while_streaming_leaves_the_folder_as_it_was() {
             "kill@{point} kills: {}",
             show(&out)
         );
-        let out = Command::new(BIN)
+        let out = Command::new(bin())
             .args(["recover", "--dir"])
             .arg(&dest)
             .output()

@@ -177,6 +177,31 @@ pub fn read_record(dir: &Dir, rel: &str) -> anyhow::Result<Option<Vec<u8>>> {
     Ok(Some(bytes))
 }
 
+/// Checks the folders of an install that hold its records, `.ksn-setup` and `etc`, where
+/// they exist: whoever controls them could swap a journal, a receipt or a config. Returns
+/// whether `.ksn-setup` exists.
+pub fn check_record_folders(root: &Dir) -> anyhow::Result<bool> {
+    let mut state_exists = false;
+    for folder in [crate::base::layout::STATE_DIR, "etc"] {
+        match root.meta_of(folder)? {
+            None => {}
+            Some(meta) if meta.kind == Kind::Dir => {
+                check_dir(&root.open_dir(folder)?)?;
+                state_exists |= folder == crate::base::layout::STATE_DIR;
+            }
+            Some(_) => {
+                return Err(Untrusted {
+                    path: root.path().join(folder),
+                    why: "it is not a folder".into(),
+                    fix: "remove it, or choose another folder".into(),
+                }
+                .into());
+            }
+        }
+    }
+    Ok(state_exists)
+}
+
 /// Opens the existing folder `path` to work in, after checking it and every folder above.
 /// Symlinks in `path` are resolved once, here: the handle is of the folder they led to.
 pub fn open_checked(path: &Path) -> anyhow::Result<Dir> {

@@ -161,7 +161,7 @@ fn open_target(target: &Path, to_create: &[PathBuf]) -> anyhow::Result<(Dir, Vec
                 .with_context(|| format!("cannot create folder \"{}\"", state_dir.display()))?;
             created.push(state_dir.clone());
         }
-        recovery::check_state_dir(&root)
+        ownership::check_record_folders(&root).map(|_| ())
     })();
     if let Err(e) = state {
         remove_created(&root, &created);
@@ -284,7 +284,7 @@ pub fn maintain(
     cancel: &AtomicBool,
 ) -> anyhow::Result<Option<Work>> {
     let root = ownership::open_checked(dir)?;
-    if !root.exists(layout::RECEIPT)? || !recovery::check_state_dir(&root)? {
+    if !root.exists(layout::RECEIPT)? || !ownership::check_record_folders(&root)? {
         bail!(
             "\"{}\" holds no installed product (no {})",
             dir.display(),

@@ -159,11 +159,25 @@ pub fn read(root: &Dir) -> anyhow::Result<Option<JournalState>> {
     if facts.size > MAX_JOURNAL {
         return Err(untrusted(format!("it is larger than {MAX_JOURNAL} bytes")).into());
     }
-    for line in BufReader::new(file.take(MAX_JOURNAL)).lines() {
-        let line = line?;
-        // A record torn by a crash is the last line and was never acted on.
-        let Ok(record) = serde_json::from_str::<Record>(&line) else {
+    let mut reader = BufReader::new(file.take(MAX_JOURNAL));
+    let mut number = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
             break;
+        }
+        number += 1;
+        let record = match serde_json::from_str::<Record>(line.trim_end()) {
+            Ok(record) => record,
+            // A record torn by a crash is the last line, without its newline, and was never
+            // acted on; a whole line that is no record is not ksn-setup's.
+            Err(_) if !line.ends_with('\n') => break,
+            Err(e) => {
+                return Err(untrusted(format!(
+                    "line {number} is not a record ksn-setup writes ({e})"
+                ))
+                .into());
+            }
         };
         match record {
             Record::Begin(_) if state.begin.is_some() => {

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::base::dir::{Dir, Kind};
+use crate::base::dir::Dir;
 use crate::base::layout;
 use crate::base::ownership;
 use crate::engine::journal;
@@ -24,7 +24,7 @@ pub fn recover(dir: &Path, reporter: &Reporter) -> anyhow::Result<Option<String>
         return Ok(None);
     }
     let root = ownership::open_checked(dir)?;
-    if !check_state_dir(&root)? {
+    if !ownership::check_record_folders(&root)? {
         return Ok(None);
     }
     let lock = FolderLock::acquire(&root)?;
@@ -32,23 +32,6 @@ pub fn recover(dir: &Path, reporter: &Reporter) -> anyhow::Result<Option<String>
     let orphan = remove_orphan_state_dir(&root);
     drop(lock);
     Ok(result?.or(orphan))
-}
-
-/// Checks `.ksn-setup` of the folder `root`: `false` when there is none.
-pub fn check_state_dir(root: &Dir) -> anyhow::Result<bool> {
-    match root.meta_of(layout::STATE_DIR)? {
-        None => Ok(false),
-        Some(meta) if meta.kind == Kind::Dir => {
-            ownership::check_dir(&root.open_dir(layout::STATE_DIR)?)?;
-            Ok(true)
-        }
-        Some(_) => Err(ownership::Untrusted {
-            path: root.path().join(layout::STATE_DIR),
-            why: "it is not a folder".into(),
-            fix: "remove it, or choose another folder".into(),
-        }
-        .into()),
-    }
 }
 
 /// Recovers the transaction of the folder `root` while the caller holds its lock. The

@@ -116,6 +116,7 @@ pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
     }
 
     let root = ownership::open_checked(&dir)?;
+    ownership::check_record_folders(&root)?;
     target.interrupted = root.exists(layout::JOURNAL)?;
     if let Some(bytes) = ownership::read_record(&root, layout::RECEIPT)? {
         let text = String::from_utf8_lossy(&bytes);

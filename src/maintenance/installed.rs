@@ -90,6 +90,7 @@ impl InstalledProduct {
     /// Reads the installed product through its folder's handle; every record read back is
     /// checked to be this user's (or root's) and writable by nobody else.
     pub fn read(root: &Dir) -> anyhow::Result<InstalledProduct> {
+        ownership::check_record_folders(root)?;
         let dir = root.path();
         let receipt_path = dir.join(layout::RECEIPT);
         let Some(receipt_bytes) = ownership::read_record(root, layout::RECEIPT)? else {

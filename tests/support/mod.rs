@@ -10,7 +10,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_ksn-setup");
+/// The program under test: the debug build cargo made for the tests, or the one named by
+/// `KSN_SETUP_TEST_BIN` (CI points it at the release build too, the program users run).
+pub fn bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("KSN_SETUP_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_ksn-setup").to_string())
+    })
+}
 
 /// The repository's folders.
 pub fn repo() -> PathBuf {
@@ -23,7 +31,7 @@ pub fn payload_dir() -> PathBuf {
 
 /// A `ksn-setup` command with a clean, English environment.
 pub fn ksn_setup() -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.env_remove("KSN_SETUP_FAULT")
         .env("LANG", "C.UTF-8")
         .env_remove("LC_ALL")
