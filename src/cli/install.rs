@@ -233,7 +233,11 @@ fn run_wizard(
     };
     let log = match log {
         Some(path) => path,
-        None => crate::engine::log::default_path()?,
+        // Without a folder of its own to log to, the wizard goes on without a log.
+        None => crate::engine::log::default_path().unwrap_or_else(|e| {
+            eprintln!("ksn-setup: setup goes on without a log: {e:#}");
+            PathBuf::new()
+        }),
     };
     let has_display = crate::gui::has_display();
     let mut why_not_window =

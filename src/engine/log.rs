@@ -72,6 +72,10 @@ pub fn open(path: &Path) -> anyhow::Result<File> {
     if meta.uid != 0 && meta.uid != crate::base::ownership::euid() {
         anyhow::bail!("cannot use \"{shown}\" as the log: it belongs to another user");
     }
+    // A second name for the file would let whoever made it point the log at another file.
+    if std::os::unix::fs::MetadataExt::nlink(&file.metadata()?) > 1 {
+        anyhow::bail!("cannot use \"{shown}\" as the log: it has another name (a hard link)");
+    }
     Ok(file)
 }
 
@@ -114,5 +118,31 @@ pub fn log_error(path: &Path, err: &anyhow::Error) {
                 let _ = writeln!(file, "{}   caused by: {line}", stamp());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_log_is_never_opened_through_a_symlink_or_a_second_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "keep\n").unwrap();
+        let link = tmp.path().join("symlinked.log");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(open(&link).is_err());
+        let hard = tmp.path().join("hard.log");
+        std::fs::hard_link(&victim, &hard).unwrap();
+        assert!(open(&hard).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep\n");
+        let fresh = tmp.path().join("fresh.log");
+        let mut file = open(&fresh).unwrap();
+        write_log(&mut file, &Event::Step("hello".into()));
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(std::fs::read_to_string(&fresh).unwrap().contains("hello"));
     }
 }
