@@ -600,3 +600,50 @@ fn a_payload_file_swapped_after_the_repair_was_planned_is_not_installed() {
     ));
     assert_eq!(fs::read(&damaged).unwrap(), good);
 }
+
+#[test]
+fn a_per_user_install_follows_the_same_rule_for_that_user() {
+    let g = Ground::new();
+    // The program, where the unprivileged user may run it.
+    let program = g.path("ksn-setup");
+    fs::copy(bin(), &program).unwrap();
+    let as_user = |dir: &Path| {
+        Command::new(&program)
+            .args([
+                "install",
+                "--unattended",
+                "--accept-eula",
+                "--accept-privacy-policy",
+            ])
+            .args(["--payload", &g.payload(), "--dir"])
+            .arg(dir)
+            .env("HOME", g.path("shared/home"))
+            .env_remove("KSN_SETUP_FAULT")
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .output()
+            .unwrap()
+    };
+    g.attacker("mkdir -p shared/home/.local/share");
+    // Its own folder: fine, and the product is that user's.
+    let own = g.path("shared/home/.local/share/ksn-demo");
+    assert_ok(&as_user(&own));
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        fs::metadata(own.join("etc/product.toml")).unwrap().uid(),
+        NOBODY
+    );
+    // A folder another (non-root) user owns, and one everybody can write: refused.
+    let other = g.path("shared/other");
+    fs::create_dir(&other).unwrap();
+    std::os::unix::fs::chown(&other, Some(12345), Some(12345)).unwrap();
+    refused(&as_user(&other.join("ksn")), &other, "owned by user 12345");
+    let open = g.path("shared/open");
+    fs::create_dir(&open).unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+    refused(
+        &as_user(&open.join("ksn")),
+        &open,
+        "every other user can write to it",
+    );
+}
