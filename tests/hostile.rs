@@ -122,29 +122,19 @@ fn refused(out: &Output, path: &Path, why: &str) {
     );
 }
 
-fn run(args: &[&str], dir: &Path) -> Output {
-    ksn_setup()
-        .args(args)
-        .arg("--dir")
-        .arg(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
 /// Every maintenance command, as root, on the product in `dir`.
 fn every_command(dir: &Path) -> Vec<(&'static str, Output)> {
     let hash = "0".repeat(64);
     vec![
-        ("recover", run(&["recover"], dir)),
-        ("ksn status", run(&["ksn", "status"], dir)),
-        ("ksn decline", run(&["ksn", "decline"], dir)),
+        ("recover", run_on(&["recover"], dir)),
+        ("ksn status", run_on(&["ksn", "status"], dir)),
+        ("ksn decline", run_on(&["ksn", "decline"], dir)),
         (
             "ksn agree",
-            run(&["ksn", "agree", "--accept-statement", &hash], dir),
+            run_on(&["ksn", "agree", "--accept-statement", &hash], dir),
         ),
-        ("repair", run(&["repair"], dir)),
-        ("uninstall", run(&["uninstall", "--remove-config"], dir)),
+        ("repair", run_on(&["repair"], dir)),
+        ("uninstall", run_on(&["uninstall", "--remove-config"], dir)),
     ]
 }
 
@@ -315,9 +305,9 @@ fn a_journal_that_is_not_ksn_setups_is_refused_before_any_undo() {
         fs::write(&journal, format!("{begin}\n")).unwrap();
         fs::set_permissions(&journal, fs::Permissions::from_mode(0o600)).unwrap();
         for (command, out) in [
-            ("recover", run(&["recover"], &dir)),
-            ("ksn decline", run(&["ksn", "decline"], &dir)),
-            ("uninstall", run(&["uninstall"], &dir)),
+            ("recover", run_on(&["recover"], &dir)),
+            ("ksn decline", run_on(&["ksn", "decline"], &dir)),
+            ("uninstall", run_on(&["uninstall"], &dir)),
         ] {
             assert_eq!(
                 out.status.code(),
@@ -356,7 +346,7 @@ fn symlinks_planted_in_the_state_folder_are_never_followed() {
     for target in [outside.join("created-by-root"), outside.join("victim.txt")] {
         fs::remove_file(&lock).unwrap();
         std::os::unix::fs::symlink(&target, &lock).unwrap();
-        let out = run(&["ksn", "decline"], &dir);
+        let out = run_on(&["ksn", "decline"], &dir);
         assert_ne!(out.status.code(), Some(0), "{}", show(&out));
         assert!(stderr(&out).contains(".ksn-setup/lock"), "{}", show(&out));
         assert_same_tree(&before, &snapshot(&outside), "lock symlink");
@@ -415,7 +405,7 @@ fn a_product_folder_others_can_write_cannot_steer_root_outside() {
          && ln -s ../../../outside/sub product/share/drop/sub \
          && rm product/share/drop/x && ln -s ../../../outside/victim.txt product/share/drop/x",
     );
-    let repair = run(&["repair", "--payload", payload.to_str().unwrap()], &dir);
+    let repair = run_on(&["repair", "--payload", payload.to_str().unwrap()], &dir);
     assert_same_tree(&before, &snapshot(&outside), "after repair");
     assert_ne!(repair.status.code(), Some(0), "{}", show(&repair));
     let mut v2 = payload.clone();
@@ -427,7 +417,7 @@ fn a_product_folder_others_can_write_cannot_steer_root_outside() {
     fs::set_permissions(v2.join("share/drop"), fs::Permissions::from_mode(0o777)).unwrap();
     let _ = install(&dir, &["--payload", v2.to_str().unwrap()]);
     assert_same_tree(&before, &snapshot(&outside), "after an upgrade");
-    let _ = run(&["uninstall", "--remove-config"], &dir);
+    let _ = run_on(&["uninstall", "--remove-config"], &dir);
     assert_same_tree(&before, &snapshot(&outside), "after uninstall");
 }
 
@@ -448,7 +438,7 @@ fn another_user_cannot_hold_the_lock() {
     );
     // A lock left readable by an earlier ksn-setup is made private again on the next run.
     fs::set_permissions(&lock, fs::Permissions::from_mode(0o644)).unwrap();
-    assert_ok(&run(&["ksn", "decline"], &dir));
+    assert_ok(&run_on(&["ksn", "decline"], &dir));
     assert_eq!(
         fs::metadata(&lock).unwrap().permissions().mode() & 0o777,
         0o600
@@ -468,7 +458,7 @@ fn a_receipt_listing_the_consent_log_does_not_get_it_removed() {
     text.push_str("\n[[entry]]\npath = \"etc/consent-log.jsonl\"\nkind = \"file\"\nmode = 420\n");
     fs::write(&receipt, text).unwrap();
     let log = fs::read(dir.join("etc/consent-log.jsonl")).unwrap();
-    let out = run(&["uninstall"], &dir);
+    let out = run_on(&["uninstall"], &dir);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(
         stderr(&out).contains("receipt.toml:"),
@@ -594,7 +584,7 @@ fn a_payload_file_swapped_after_the_repair_was_planned_is_not_installed() {
     );
     assert!(!damaged.exists(), "the swapped file was not put in place");
     fs::write(payload.join("part0/sub0/file-0.dat"), &good).unwrap();
-    assert_ok(&run(
+    assert_ok(&run_on(
         &["repair", "--payload", payload.to_str().unwrap()],
         &dir,
     ));

@@ -297,17 +297,8 @@ fn unwritable_target_is_refused_before_anything_is_written() {
     let parent = tmp.path().join("read-only");
     fs::create_dir(&parent).unwrap();
     fs::set_permissions(&parent, fs::Permissions::from_mode(0o555)).unwrap();
-    let mut cmd = Command::new(&program);
-    cmd.args([
-        "install",
-        "--unattended",
-        "--accept-eula",
-        "--accept-privacy-policy",
-        "--dir",
-    ])
-    .arg(parent.join("p"))
-    .env("HOME", tmp.path())
-    .env_remove("KSN_SETUP_FAULT");
+    let mut cmd = install_command_of(&program, &parent.join("p"), &[]);
+    cmd.env("HOME", tmp.path());
     if rustix_is_root() {
         use std::os::unix::process::CommandExt;
         cmd.uid(65534).gid(65534);

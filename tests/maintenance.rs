@@ -6,22 +6,11 @@ mod support;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Output, Stdio};
 
 use support::*;
 
-fn run(args: &[&str], dir: &Path) -> Output {
-    ksn_setup()
-        .args(args)
-        .arg("--dir")
-        .arg(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ksn-setup")
-}
-
 fn status_json(dir: &Path) -> serde_json::Value {
-    let out = run(&["ksn", "status", "--json"], dir);
+    let out = run_on(&["ksn", "status", "--json"], dir);
     assert_ok(&out);
     serde_json::from_slice(&out.stdout).expect("status is JSON")
 }
@@ -57,14 +46,14 @@ fn ksn_can_be_turned_on_and_off_from_the_command_line() {
 
     // Agreeing without having shown the statement is impossible.
     let before = records(&dir);
-    let out = run(&["ksn", "agree"], &dir);
+    let out = run_on(&["ksn", "agree"], &dir);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(
         stderr(&out).contains("Statement shown first"),
         "{}",
         show(&out)
     );
-    let out = run(
+    let out = run_on(
         &["ksn", "agree", "--accept-statement", &"0".repeat(64)],
         &dir,
     );
@@ -72,7 +61,7 @@ fn ksn_can_be_turned_on_and_off_from_the_command_line() {
     assert!(stderr(&out).contains("not the SHA-256"), "{}", show(&out));
     assert_eq!(records(&dir), before, "refused agreements write nothing");
 
-    let out = run(&["ksn", "agree", "--accept-statement", &sha], &dir);
+    let out = run_on(&["ksn", "agree", "--accept-statement", &sha], &dir);
     assert_ok(&out);
     let ksn = ksn_table(&dir);
     assert_eq!(ksn["participate"].as_bool(), Some(true));
@@ -90,7 +79,7 @@ fn ksn_can_be_turned_on_and_off_from_the_command_line() {
 
     // Withdrawing is one command with nothing to prove.
     let lines = log.len();
-    let out = run(&["ksn", "decline"], &dir);
+    let out = run_on(&["ksn", "decline"], &dir);
     assert_ok(&out);
     let ksn = ksn_table(&dir);
     assert_eq!(ksn["participate"].as_bool(), Some(false));
@@ -101,7 +90,7 @@ fn ksn_can_be_turned_on_and_off_from_the_command_line() {
 
     // Declining again changes nothing and logs nothing.
     let before = records(&dir);
-    let out = run(&["ksn", "decline"], &dir);
+    let out = run_on(&["ksn", "decline"], &dir);
     assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("already off"));
     assert_eq!(records(&dir), before);
@@ -116,7 +105,7 @@ fn ksn_can_be_turned_on_and_off_from_the_command_line() {
         ),
     )
     .unwrap();
-    assert_ok(&run(&["ksn", "agree", "--accept-statement", &sha], &dir));
+    assert_ok(&run_on(&["ksn", "agree", "--accept-statement", &sha], &dir));
     let config = fs::read_to_string(dir.join("etc/product.toml")).unwrap();
     assert!(
         config.contains("scheduled_scan = \"daily\" # mine"),
@@ -132,7 +121,7 @@ fn a_locked_choice_cannot_be_changed() {
     fs::write(&answers, "[ksn]\nparticipate = true\nlocked = true\n").unwrap();
     assert_ok(&install(&dir, &["--answers", answers.to_str().unwrap()]));
     let before = records(&dir);
-    let out = run(&["ksn", "decline"], &dir);
+    let out = run_on(&["ksn", "decline"], &dir);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(
         stderr(&out).contains("by the administrator and locked"),
@@ -171,10 +160,13 @@ fn a_newer_statement_is_off_until_accepted() {
     assert_eq!(ksn_table(&dir)["participate"].as_bool(), Some(false));
 
     // The old text's hash does not agree to the new one.
-    let out = run(&["ksn", "agree", "--accept-statement", &old_sha], &dir);
+    let out = run_on(&["ksn", "agree", "--accept-statement", &old_sha], &dir);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let new_sha = status["statement_sha256"].as_str().unwrap();
-    assert_ok(&run(&["ksn", "agree", "--accept-statement", new_sha], &dir));
+    assert_ok(&run_on(
+        &["ksn", "agree", "--accept-statement", new_sha],
+        &dir,
+    ));
     let ksn = ksn_table(&dir);
     assert_eq!(ksn["statement_version"].as_str(), Some("2.0"));
     assert_eq!(ksn["participate"].as_bool(), Some(true));
@@ -199,7 +191,7 @@ fn repair_restores_deleted_corrupted_and_changed_mode_files() {
 
     let mut check = vec!["repair", "--check"];
     check.extend(from);
-    let out = run(&check, &dir);
+    let out = run_on(&check, &dir);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let report = String::from_utf8_lossy(&out.stdout);
     for path in [
@@ -215,7 +207,7 @@ fn repair_restores_deleted_corrupted_and_changed_mode_files() {
 
     let mut repair = vec!["repair"];
     repair.extend(from);
-    let out = run(&repair, &dir);
+    let out = run_on(&repair, &dir);
     assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("restored: part2/sub0/file-2.dat"));
     let mut expected = good.clone();
@@ -227,14 +219,14 @@ fn repair_restores_deleted_corrupted_and_changed_mode_files() {
         },
     );
     assert_same_tree(&expected, &snapshot(&dir), "after repair");
-    assert_ok(&run(&check, &dir));
+    assert_ok(&run_on(&check, &dir));
 
     // Repair from another version's payload is refused, and changes nothing.
     let v2 = tmp.path().join("v2");
     make_payload(&v2, 10, 2);
     fs::write(dir.join("part2/sub0/file-2.dat"), b"corrupted").unwrap();
     let before = snapshot(&dir);
-    let out = run(&["repair", "--payload", v2.to_str().unwrap()], &dir);
+    let out = run_on(&["repair", "--payload", v2.to_str().unwrap()], &dir);
     assert_ne!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
         stderr(&out).contains("does not carry the installed version"),
@@ -270,7 +262,7 @@ fn repair_from_a_packed_installer() {
     );
     fs::remove_file(dir.join("part0/sub0/file-0.dat")).unwrap();
     fs::write(dir.join("part1/sub1/file-7.dat"), b"x").unwrap();
-    let out = run(
+    let out = run_on(
         &["repair", "--installer", installer.to_str().unwrap()],
         &dir,
     );
@@ -288,7 +280,7 @@ fn uninstall_removes_what_was_installed_and_keeps_what_the_user_added() {
     fs::write(dir.join("part1/sub0/user-notes.txt"), b"mine").unwrap();
     fs::write(dir.join("top-level-user-file"), b"mine too").unwrap();
 
-    let out = run(&["uninstall"], &dir);
+    let out = run_on(&["uninstall"], &dir);
     assert_ok(&out);
     let left = snapshot(&dir);
     let names: Vec<&String> = left.keys().collect();
@@ -309,11 +301,11 @@ fn uninstall_removes_what_was_installed_and_keeps_what_the_user_added() {
     // Asked to, it removes the records too; with nothing of the user's left, the folder goes.
     let dir2 = tmp.path().join("product2");
     assert_ok(&install(&dir2, &["--payload", payload.to_str().unwrap()]));
-    let out = run(&["uninstall", "--remove-config"], &dir2);
+    let out = run_on(&["uninstall", "--remove-config"], &dir2);
     assert_ok(&out);
     assert!(!dir2.exists(), "the empty install folder is removed");
 
-    let out = run(&["uninstall"], &dir2);
+    let out = run_on(&["uninstall"], &dir2);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(
         stderr(&out).contains("holds no installed product"),
@@ -373,6 +365,6 @@ fn the_installed_settings_launcher_opens_the_maintenance_program() {
         assert!(listed.contains(&path), "{path} is in the receipt");
     }
     // Uninstall removes them with the rest.
-    assert_ok(&run(&["uninstall", "--remove-config"], &dir));
+    assert_ok(&run_on(&["uninstall", "--remove-config"], &dir));
     assert!(!dir.exists());
 }

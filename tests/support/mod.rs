@@ -31,7 +31,12 @@ pub fn payload_dir() -> PathBuf {
 
 /// A `ksn-setup` command with a clean, English environment.
 pub fn ksn_setup() -> Command {
-    let mut cmd = Command::new(bin());
+    program_command(Path::new(bin()))
+}
+
+/// `program` (a copy of ksn-setup) with a clean, English environment.
+pub fn program_command(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
     cmd.env_remove("KSN_SETUP_FAULT")
         .env("LANG", "C.UTF-8")
         .env_remove("LC_ALL")
@@ -52,9 +57,25 @@ pub fn install_with(dir: &Path, args: &[&str], fault: Option<&str>) -> Output {
     cmd.output().expect("run ksn-setup")
 }
 
+/// `ksn-setup ARGS --dir DIR`, run with no input.
+pub fn run_on(args: &[&str], dir: &Path) -> Output {
+    ksn_setup()
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run ksn-setup")
+}
+
 /// The unattended install command, not yet run.
 pub fn install_command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = ksn_setup();
+    install_command_of(Path::new(bin()), dir, args)
+}
+
+/// The unattended install command of `program` (a copy of ksn-setup), not yet run.
+pub fn install_command_of(program: &Path, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = program_command(program);
     cmd.args([
         "install",
         "--unattended",
