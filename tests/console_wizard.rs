@@ -365,11 +365,12 @@ fn on_an_installed_product_the_console_wizard_offers_maintenance() {
     let dir_arg = dir.to_str().unwrap();
     support::assert_ok(&support::install(&dir, &[]));
 
-    // Modify: the KSN question, then the change, recorded as the user's.
+    // Modify: the current state, the KSN question, then the change, recorded as the user's.
     let mut s = Session::start(&["--dir", dir_arg], &[]);
     s.expect("is already installed in");
     s.expect("Choose 1, 2 or 3:");
     s.send("1\n");
+    s.expect("Currently: you do not take part (nobody has decided yet).");
     s.expect("I agree to participate in Kaspersky Security Network [y/N]:");
     s.send("y\n");
     assert_eq!(s.wait(), 0, "{}", s.transcript());
@@ -388,6 +389,12 @@ fn on_an_installed_product_the_console_wizard_offers_maintenance() {
     s.send("3\n");
     s.expect("Keep your settings and the record of your KSN choices? [Y/n]:");
     s.send("n\n");
+    // Nothing is removed before the question that says what will be.
+    s.expect("Ready to remove");
+    s.expect("Your settings and the record of your KSN choices are removed too.");
+    s.expect("Remove KSN Demo Security now? [y/N]:");
+    assert!(dir.join("etc/product.toml").exists());
+    s.send("y\n");
     assert_eq!(s.wait(), 0, "{}", s.transcript());
     assert!(s.transcript().contains("was removed"), "{}", s.transcript());
     assert!(!dir.exists());

@@ -12,7 +12,7 @@ use ksn_setup::consent::statements::Language;
 use ksn_setup::gui::setup_window::{self, GuiOptions};
 use ksn_setup::gui::{self, PageId, SetupWindow, WizardAdapter};
 use ksn_setup::maintenance::installed::InstalledProduct;
-use ksn_setup::wizard::machine::Wizard;
+use ksn_setup::wizard::machine::{KsnNow, Wizard};
 use slint::ComponentHandle;
 use slint::platform::Key;
 
@@ -93,6 +93,7 @@ fn open_installed(dir: &Path, log: &Path) -> Setup {
         dir.to_path_buf(),
         installed.receipt.product_version.clone(),
         None,
+        KsnNow::from_status(&installed.ksn_status(Language::En)),
     );
     let options = GuiOptions {
         log: log.to_path_buf(),
@@ -160,14 +161,16 @@ impl Setup {
         i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(20));
     }
 
-    /// Accepts both licenses with the keyboard: first focus is on the EULA box.
+    /// Accepts both documents with the keyboard, each on its page (the focus starts on the
+    /// page's box), and stays on the Privacy Policy's page.
     fn accept_licenses(&self) {
         assert_eq!(self.page(), PageId::License);
         self.space();
-        self.tab();
-        self.tab();
+        assert!(self.checked(EULA_BOX));
+        self.enter();
+        assert_eq!(self.page(), PageId::Privacy);
         self.space();
-        assert!(self.checked(EULA_BOX) && self.checked(PRIVACY_BOX));
+        assert!(self.checked(PRIVACY_BOX));
     }
 
     /// Runs timers and animations until the install is over.
@@ -180,12 +183,18 @@ impl Setup {
         }
     }
 
-    /// What a maintenance task's Finish page says.
+    /// Every text the window shows, a line each: what a person reads on the page.
     fn summary(&self) -> String {
         self.window
-            .global::<WizardAdapter>()
-            .get_maintenance_summary()
-            .to_string()
+            .root_element()
+            .query_descendants()
+            .match_accessible_role(AccessibleRole::Text)
+            .find_all()
+            .into_iter()
+            .filter_map(|e| e.accessible_label().or_else(|| e.accessible_value()))
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     fn ksn(&self) -> toml::Table {
@@ -258,7 +267,7 @@ fn declining_is_recorded_and_never_blocks() {
 }
 
 #[test]
-fn next_is_disabled_until_both_licenses_are_accepted() {
+fn next_is_disabled_until_each_document_is_accepted_on_its_page() {
     let s = setup(None);
     s.enter();
     assert!(!s.enabled("Next >"));
@@ -269,11 +278,15 @@ fn next_is_disabled_until_both_licenses_are_accepted() {
         "Enter does nothing while Next is disabled"
     );
     s.click(EULA_BOX);
-    assert!(!s.enabled("Next >"));
-    s.click(PRIVACY_BOX);
     assert!(s.enabled("Next >"));
     s.click(EULA_BOX);
     assert!(!s.enabled("Next >"), "unticking disables Next again");
+    s.click(EULA_BOX);
+    s.enter();
+    assert_eq!(s.page(), PageId::Privacy);
+    assert!(!s.enabled("Next >"));
+    s.click(PRIVACY_BOX);
+    assert!(s.enabled("Next >"));
 }
 
 #[test]
@@ -285,11 +298,12 @@ fn back_and_forth_keeps_answers_and_the_ksn_box_is_unticked_on_every_way_in() {
     s.click(KSN_BOX);
     assert!(s.checked(KSN_BOX));
     s.click("< Back");
+    assert_eq!(s.page(), PageId::Privacy);
+    assert!(s.checked(PRIVACY_BOX), "Back keeps the answer");
+    s.click("< Back");
     assert_eq!(s.page(), PageId::License);
-    assert!(
-        s.checked(EULA_BOX) && s.checked(PRIVACY_BOX),
-        "Back keeps the license answers"
-    );
+    assert!(s.checked(EULA_BOX), "Back keeps the answer");
+    s.enter();
     s.enter();
     assert_eq!(s.page(), PageId::Ksn);
     assert!(!s.checked(KSN_BOX), "unticked when coming forward");
@@ -412,7 +426,7 @@ fn every_control_has_an_accessible_label() {
             _ => break,
         }
     }
-    assert_eq!(pages_seen, 5);
+    assert_eq!(pages_seen, 5, "Welcome, License, KSN, Location, Ready");
 }
 
 #[test]
@@ -505,24 +519,47 @@ fn saved_answers_replay_the_same_choices_unattended() {
 // ---- The wizard run again on an installed product: Maintenance (Modify, Repair, Uninstall).
 
 #[test]
-fn modify_withdraws_and_agrees_with_the_statement_shown() {
+fn modify_shows_participation_now_and_changes_only_what_the_box_changes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("product");
     assert_ok(&install(&dir, &["--ksn", "agree"]));
     let log = tmp.path().join("setup.log");
 
-    // Modify is preselected; Enter goes to the KSN page, whose box starts unticked.
+    // Modify is preselected; Enter goes to the KSN page, which says KSN is on and shows the
+    // box ticked as it is.
     let s = open_installed(&dir, &log);
     assert_eq!(s.page(), PageId::Maintenance);
     assert_eq!(s.find(MODIFY).accessible_checked(), Some(true));
     s.key(Key::Return);
     assert_eq!(s.page(), PageId::Ksn);
+    assert!(
+        s.summary().contains("Currently: you take part"),
+        "{}",
+        s.summary()
+    );
+    assert_eq!(s.find(KSN_BOX).accessible_checked(), Some(true));
+    assert!(s.enabled("Apply"));
+    // Apply with the box as it was: nothing is written, and the page says so.
+    s.key(Key::Return);
+    assert_eq!(s.page(), PageId::Finish);
+    assert!(
+        s.summary().contains("nothing was changed"),
+        "{}",
+        s.summary()
+    );
+    assert_eq!(consent_lines(&dir).len(), 1, "no new decision was recorded");
+    assert_eq!(s.ksn()["decision"].as_str(), Some("agreed"));
+    drop(s);
+
+    // Unticking the box and Apply withdraws: one step.
+    let s = open_installed(&dir, &log);
+    s.key(Key::Return);
+    s.space();
     assert_eq!(s.find(KSN_BOX).accessible_checked(), Some(false));
-    // Leaving it unticked and pressing Apply withdraws: one step.
     s.key(Key::Return);
     s.wait_for_finish();
     assert!(
-        s.summary().contains("no longer participates"),
+        s.summary().contains("no longer takes part"),
         "{}",
         s.summary()
     );
@@ -531,11 +568,16 @@ fn modify_withdraws_and_agrees_with_the_statement_shown() {
     assert_eq!(ksn["decided_by"].as_str(), Some("user"));
     drop(s);
 
-    // Ticking the box agrees, to the text the page showed.
+    // Now off, the box starts unticked; ticking it agrees, to the text the page showed.
     let s = open_installed(&dir, &log);
     s.key(Key::Return);
+    assert!(
+        s.summary().contains("Currently: you do not take part"),
+        "{}",
+        s.summary()
+    );
+    assert_eq!(s.find(KSN_BOX).accessible_checked(), Some(false));
     s.click(KSN_BOX);
-    assert_eq!(s.find(KSN_BOX).accessible_checked(), Some(true));
     s.key(Key::Return);
     s.wait_for_finish();
     let ksn = s.ksn();
@@ -552,7 +594,7 @@ fn modify_withdraws_and_agrees_with_the_statement_shown() {
 }
 
 #[test]
-fn repair_restores_a_deleted_file() {
+fn repair_says_what_it_will_do_then_restores_a_deleted_file() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("product");
     assert_ok(&install(&dir, &[]));
@@ -569,9 +611,19 @@ fn repair_restores_a_deleted_file() {
         "only for uninstall"
     );
     s.key(Key::Return);
+    assert_eq!(s.page(), PageId::Confirm, "a page says what Repair will do");
+    assert!(
+        s.summary()
+            .contains("restore the ones that are missing or changed")
+    );
+    assert!(
+        !launcher.exists(),
+        "nothing is done before the Repair button"
+    );
+    s.key(Key::Return);
     s.wait_for_finish();
     assert!(
-        s.summary().contains("bin/ksn-demo (missing)"),
+        s.summary().contains("Restored 1 item: bin/ksn-demo."),
         "{}",
         s.summary()
     );
@@ -579,7 +631,7 @@ fn repair_restores_a_deleted_file() {
 }
 
 #[test]
-fn uninstall_removes_the_product_and_the_records_when_asked() {
+fn uninstall_needs_its_confirmation_then_removes_the_records_when_asked() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("product");
     assert_ok(&install(&dir, &[]));
@@ -593,6 +645,19 @@ fn uninstall_removes_the_product_and_the_records_when_asked() {
         "kept unless asked"
     );
     s.click(KEEP);
+    // Next does not remove anything: it asks, on a page of its own, with a Remove button.
+    s.key(Key::Return);
+    assert_eq!(s.page(), PageId::Confirm);
+    assert!(s.exists("Remove"));
+    assert!(s.summary().contains("are removed too"), "{}", s.summary());
+    assert!(dir.join("bin/ksn-demo").exists());
+    // Back returns to the choice with nothing removed.
+    s.click("< Back");
+    assert_eq!(s.page(), PageId::Maintenance);
+    assert!(dir.join("bin/ksn-demo").exists());
+    s.key(Key::Return);
+    assert_eq!(s.page(), PageId::Confirm);
+    // Enter presses the focused button: Remove, the page's default.
     s.key(Key::Return);
     s.wait_for_finish();
     assert!(s.summary().contains("was removed"), "{}", s.summary());
@@ -600,5 +665,237 @@ fn uninstall_removes_the_product_and_the_records_when_asked() {
         !dir.exists(),
         "nothing is left: {:?}",
         std::fs::read_dir(&dir).map(|d| d.count())
+    );
+}
+
+// ---- Native behaviour: the question holds the focus, Enter presses the focused button, the
+// install waits on the question, Location reasons are true.
+
+#[test]
+fn the_cancel_question_holds_the_focus_until_answered() {
+    // However many times Tab moves the focus while the question is open, Space presses Yes
+    // or No: never the KSN box or anything else behind it.
+    for tabs in 0..6 {
+        let s = setup(None);
+        s.enter();
+        s.accept_licenses();
+        s.enter();
+        assert_eq!(s.page(), PageId::Ksn);
+        s.escape();
+        assert!(s.window.global::<WizardAdapter>().get_confirming_cancel());
+        assert!(!s.enabled(KSN_BOX), "the page behind is out of reach");
+        for _ in 0..tabs {
+            s.tab();
+        }
+        s.space();
+        assert!(
+            !s.window.global::<WizardAdapter>().get_confirming_cancel(),
+            "after {tabs} Tabs, Space answered the question"
+        );
+        assert!(
+            !s.checked(KSN_BOX),
+            "after {tabs} Tabs the box behind was not ticked"
+        );
+        match s.controller.exit_status() {
+            // Yes: setup ended, nothing written.
+            Some(3) => assert!(!s.dir.exists()),
+            // No: still on the page, the question gone, the box usable again.
+            None => {
+                assert_eq!(s.page(), PageId::Ksn);
+                assert!(s.enabled(KSN_BOX));
+            }
+            other => panic!("after {tabs} Tabs: exit {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn enter_presses_the_focused_button_and_the_default_one_elsewhere() {
+    let s = setup(None);
+    s.enter();
+    s.accept_licenses();
+    s.enter();
+    assert_eq!(s.page(), PageId::Ksn);
+    // The focus is on the box: Enter means Next (the default button), Space ticks.
+    s.space();
+    assert!(s.checked(KSN_BOX));
+    s.enter();
+    assert_eq!(s.page(), PageId::Location);
+    s.key(Key::Escape);
+    s.key(Key::Escape);
+    // From the folder field, Tab reaches Browse…, then < Back: Enter there goes back.
+    s.tab();
+    s.tab();
+    s.enter();
+    assert_eq!(s.page(), PageId::Ksn, "Enter on a focused Back goes back");
+    // From the box: Tab, Tab, Tab is Cancel; Enter on it asks, it does not go on.
+    s.tab();
+    s.tab();
+    s.tab();
+    s.enter();
+    assert!(
+        s.window.global::<WizardAdapter>().get_confirming_cancel(),
+        "Enter on a focused Cancel asks to cancel"
+    );
+    assert_eq!(s.page(), PageId::Ksn);
+    // In the question, Enter presses the focused No.
+    s.enter();
+    assert!(!s.window.global::<WizardAdapter>().get_confirming_cancel());
+    assert_eq!(s.controller.exit_status(), None);
+}
+
+/// A payload that takes a while to install: 80 files of 600 KB.
+fn slow_payload() -> tempfile::TempDir {
+    let payload = tempfile::tempdir().unwrap();
+    for i in 0..80 {
+        let bytes: Vec<u8> = (0..600_000u32)
+            .map(|b| (b.wrapping_mul(2_654_435_761) >> (i % 7)) as u8)
+            .collect();
+        std::fs::write(payload.path().join(format!("data-{i}.bin")), bytes).unwrap();
+    }
+    payload
+}
+
+#[test]
+fn the_install_waits_while_stop_is_asked_and_goes_on_after_no() {
+    let payload = slow_payload();
+    let s = setup_with(None, Some(payload.path()));
+    s.enter();
+    s.accept_licenses();
+    s.enter();
+    s.enter();
+    s.enter();
+    s.enter();
+    assert_eq!(s.page(), PageId::Progress);
+    s.escape();
+    assert!(s.window.global::<WizardAdapter>().get_confirming_cancel());
+    // Let the worker's events drain, then watch: nothing moves while the question is open.
+    let pump = |ms: u64| {
+        let until = Instant::now() + Duration::from_millis(ms);
+        while Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+            i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(40));
+        }
+    };
+    pump(300);
+    let held = s.window.global::<WizardAdapter>().get_progress();
+    pump(1500);
+    assert_eq!(
+        s.window.global::<WizardAdapter>().get_progress(),
+        held,
+        "no file was copied while the question was open"
+    );
+    assert_eq!(
+        s.page(),
+        PageId::Progress,
+        "and the install did not finish behind it"
+    );
+    assert!(s.summary().contains("Setup has paused"), "{}", s.summary());
+    // No: it goes on to the end.
+    s.click("No");
+    s.wait_for_finish();
+    assert_eq!(
+        s.window.global::<WizardAdapter>().get_ending(),
+        gui::Ending::Installed
+    );
+    assert!(s.dir.join("data-79.bin").exists());
+}
+
+/// The Location page's state after typing `folder`.
+fn location_for(s: &Setup, folder: &str) -> gui::LocationState {
+    s.find("Install folder").set_accessible_value(folder);
+    s.window.global::<WizardAdapter>().get_location_state()
+}
+
+#[test]
+fn the_location_page_gives_the_real_reason() {
+    let s = setup(None);
+    s.enter();
+    s.accept_licenses();
+    s.enter();
+    s.enter();
+    assert_eq!(s.page(), PageId::Location);
+    let ui = s.window.global::<WizardAdapter>();
+    let tmp = tempfile::tempdir().unwrap();
+
+    // A file where a folder of the path should be: that file is named, no space figures.
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let under = file.join("sub");
+    assert_eq!(
+        location_for(&s, under.to_str().unwrap()),
+        gui::LocationState::FileInTheWay
+    );
+    assert_eq!(ui.get_location_detail(), file.display().to_string());
+    assert!(
+        !ui.get_space_real(),
+        "no space figures for a path that cannot be"
+    );
+    assert!(!s.enabled("Next >"));
+
+    // The path itself is a file.
+    assert_eq!(
+        location_for(&s, file.to_str().unwrap()),
+        gui::LocationState::NotAFolder
+    );
+    // A virtual file system: not "not enough space".
+    assert_eq!(
+        location_for(&s, "/proc/ksn-demo"),
+        gui::LocationState::VirtualFs
+    );
+    assert!(!ui.get_space_real());
+    // A folder another user made.
+    let theirs = tmp.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    assert_eq!(
+        location_for(&s, theirs.to_str().unwrap()),
+        gui::LocationState::Untrusted
+    );
+    assert_eq!(ui.get_location_detail(), theirs.display().to_string());
+    // A read-only file system, and a full one, with real numbers.
+    let ro = tmp.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let _ro = support::Mount::tmpfs(&ro, &["ro", "size=1m"]);
+    assert_eq!(
+        location_for(&s, ro.join("ksn").to_str().unwrap()),
+        gui::LocationState::ReadOnly
+    );
+    let small = tmp.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let _small = support::Mount::tmpfs(&small, &["size=1m"]);
+    assert_eq!(
+        location_for(&s, small.join("ksn").to_str().unwrap()),
+        gui::LocationState::NoSpace
+    );
+    assert!(
+        ui.get_space_real(),
+        "the figures are real when only space is short"
+    );
+    assert!(ui.get_space_free().contains("KB") || ui.get_space_free().contains("MB"));
+    // `~` is the home folder.
+    assert_eq!(
+        location_for(&s, "~/ksn-demo-test-nowhere"),
+        gui::LocationState::New
+    );
+    let home = std::env::var("HOME").unwrap();
+    assert_eq!(
+        ui.get_location_resolved(),
+        format!("{home}/ksn-demo-test-nowhere")
+    );
+    assert!(s.enabled("Next >"));
+    // A folder whose parents do not exist either: Setup makes them all, and says so.
+    assert_eq!(
+        location_for(&s, tmp.path().join("new/deeper/ksn").to_str().unwrap()),
+        gui::LocationState::New
+    );
+    assert_eq!(ui.get_location_resolved(), "");
+    assert!(s.enabled("Next >"));
+    // An empty folder that is there already.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_eq!(
+        location_for(&s, empty.to_str().unwrap()),
+        gui::LocationState::Ok
     );
 }

@@ -77,6 +77,17 @@ impl Meta {
     }
 }
 
+/// The file system under a folder, as `statvfs` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    /// Bytes free for an unprivileged writer.
+    pub free: u64,
+    pub block_size: u64,
+    pub read_only: bool,
+    /// A file system that holds no files of its own (proc, sysfs, cgroup).
+    pub virtual_fs: bool,
+}
+
 /// The resolve flags of every open below a handle.
 const BENEATH: ResolveFlags = ResolveFlags::BENEATH
     .union(ResolveFlags::NO_SYMLINKS)
@@ -426,15 +437,16 @@ impl Dir {
         rustix::fs::syncfs(&self.fd).map_err(err)
     }
 
-    /// Free bytes for an unprivileged writer, the block size, and whether the file system
-    /// is mounted read-only.
-    pub fn space(&self) -> io::Result<(u64, u64, bool)> {
+    /// What the file system holding the folder offers.
+    pub fn space(&self) -> io::Result<Space> {
         let st = rustix::fs::fstatvfs(&self.fd).map_err(err)?;
-        Ok((
-            st.f_bavail.saturating_mul(st.f_frsize),
-            st.f_frsize.max(512),
-            st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
-        ))
+        Ok(Space {
+            free: st.f_bavail.saturating_mul(st.f_frsize),
+            block_size: st.f_frsize.max(512),
+            read_only: st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
+            // /proc, /sys and their kind report no blocks at all: they hold no files.
+            virtual_fs: st.f_blocks == 0,
+        })
     }
 
     /// Whether this process may create entries in the folder.

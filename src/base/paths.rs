@@ -123,6 +123,24 @@ impl RelPath {
     }
 }
 
+/// A folder as a person types it: `~` and `~/…` mean the home folder (`$HOME`), as in a
+/// shell; anything else is taken as written.
+pub fn expand_home(typed: &str) -> PathBuf {
+    let home = || {
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+    };
+    match typed.strip_prefix('~') {
+        Some("") => home().unwrap_or_else(|| PathBuf::from(typed)),
+        Some(rest) if rest.starts_with('/') => match home() {
+            Some(home) => home.join(rest.trim_start_matches('/')),
+            None => PathBuf::from(typed),
+        },
+        _ => PathBuf::from(typed),
+    }
+}
+
 impl TryFrom<String> for RelPath {
     type Error = PathError;
     fn try_from(value: String) -> Result<Self, Self::Error> {

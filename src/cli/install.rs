@@ -4,8 +4,6 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -19,10 +17,11 @@ use crate::bundle::signing;
 use crate::consent::answers::{self, Answers, AnswersFile, Overrides};
 use crate::consent::statements::Language;
 use crate::console::progress::Console;
+use crate::engine::control::RunControl;
 use crate::engine::progress::Reporter;
 use crate::engine::{executor, plan, recovery, target};
 use crate::gui::setup_window;
-use crate::wizard::machine::Wizard;
+use crate::wizard::machine::{KsnNow, Wizard};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(super) enum KsnArg {
@@ -174,16 +173,16 @@ pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
     }
     reporter.step(format!("plan:\n{plan}"));
 
-    let cancel = Arc::new(AtomicBool::new(false));
+    let control = RunControl::new();
     for signal in [
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
     ] {
-        signal_hook::flag::register(signal, Arc::clone(&cancel))
+        signal_hook::flag::register(signal, control.flag())
             .context("cannot set up signal handling")?;
     }
-    let result = executor::install(&bundle, &plan, &reporter, &cancel);
+    let result = executor::install(&bundle, &plan, &reporter, &control);
     drop(reporter);
     console.finish();
     let installed = result?;
@@ -222,11 +221,13 @@ fn run_wizard(
             let locked = (record.locked
                 && record.decided_by == Some(crate::consent::rules::DecidedBy::Administrator))
             .then_some(record.participate);
+            let status = installed.ksn_status(answers.language());
             Wizard::for_installed(
                 answers,
                 dir,
                 installed.receipt.product_version.clone(),
                 locked,
+                KsnNow::from_status(&status),
             )
         }
         _ => Wizard::new(answers, dir),

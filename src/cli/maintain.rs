@@ -3,8 +3,6 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -13,6 +11,7 @@ use super::common::{DirArgs, bundle_to_install, dir_of};
 use crate::base::error::ExitStatus;
 use crate::base::time::now_rfc3339;
 use crate::console::progress::Console;
+use crate::engine::control::RunControl;
 use crate::maintenance::task::{Done, Task};
 
 /// Opens the settings window of the product in the folder.
@@ -76,9 +75,15 @@ pub(super) fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
     }
     let console = Console::start(None, std::io::stderr().is_terminal())?;
     let reporter = console.reporter();
-    let cancel = AtomicBool::new(false);
-    let result =
-        crate::maintenance::task::run(&dir, Some(&bundle), &Task::Repair, &now, &reporter, &cancel);
+    let control = RunControl::new();
+    let result = crate::maintenance::task::run(
+        &dir,
+        Some(&bundle),
+        &Task::Repair,
+        &now,
+        &reporter,
+        &control,
+    );
     drop(reporter);
     console.finish();
     let done = result?;
@@ -103,9 +108,9 @@ pub(super) fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
     let installed = InstalledProduct::open(&dir)?;
     let console = Console::start(None, std::io::stderr().is_terminal())?;
     let reporter = console.reporter();
-    let cancel = Arc::new(AtomicBool::new(false));
+    let control = RunControl::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&cancel))
+        signal_hook::flag::register(signal, control.flag())
             .context("cannot set up signal handling")?;
     }
     let result = crate::maintenance::task::run(
@@ -114,7 +119,7 @@ pub(super) fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
         &Task::Uninstall { records },
         &now_rfc3339(),
         &reporter,
-        &cancel,
+        &control,
     );
     drop(reporter);
     console.finish();

@@ -9,7 +9,7 @@ use crate::base::layout;
 use crate::base::units::human_bytes;
 use crate::consent::rules::Decision;
 use crate::consent::statements::{self, Language};
-use crate::wizard::machine::{LocationStatus, MaintenanceChoice, Outcome};
+use crate::wizard::machine::{LocationStatus, MaintenanceChoice, Outcome, Wizard};
 
 impl<R: BufRead, W: Write> Session<'_, R, W> {
     pub(super) fn maintenance(&mut self) -> anyhow::Result<()> {
@@ -73,7 +73,8 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let upgrade = matches!(
             self.wizard.location().map(|c| &c.status),
             Some(LocationStatus::Ok {
-                upgrade_from: Some(_)
+                upgrade_from: Some(_),
+                ..
             })
         );
         let verb = if upgrade { "update" } else { "install" };
@@ -115,47 +116,66 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     }
 
     pub(super) fn license(&mut self) -> anyhow::Result<()> {
-        self.term.heading("License Agreement and Privacy Policy")?;
-        self.term
-            .para("Please read both documents. To continue, accept both.")?;
-        for id in [statements::EULA, statements::PRIVACY_POLICY] {
-            match self.show_statement(id)? {
-                Reply::Answer(()) => {}
-                Reply::Back => return self.back(),
-                Reply::Quit => return Ok(()),
-            }
-        }
-        // The defaults are the boxes' state: unticked at first, kept when coming Back.
-        let default = self.wizard.accept_eula();
-        let eula = match self.yes_no(
+        self.document(
+            statements::EULA,
             "I accept the terms of the End User License Agreement",
-            default,
-        )? {
+            Wizard::accept_eula,
+            Wizard::set_accept_eula,
+        )
+    }
+
+    pub(super) fn privacy(&mut self) -> anyhow::Result<()> {
+        self.document(
+            statements::PRIVACY_POLICY,
+            "I accept the Privacy Policy",
+            Wizard::accept_privacy_policy,
+            Wizard::set_accept_privacy_policy,
+        )
+    }
+
+    /// A legal document's page: the text, then the question that accepts it.
+    fn document(
+        &mut self,
+        id: &str,
+        question: &str,
+        accepted: fn(&Wizard) -> bool,
+        accept: fn(&mut Wizard, bool),
+    ) -> anyhow::Result<()> {
+        let title = self
+            .bundle
+            .statements
+            .get(id)
+            .title(self.wizard.language)
+            .to_string();
+        self.term.heading(&title)?;
+        self.term
+            .para(&format!("Please read the {title}. To continue, accept it."))?;
+        match self.show_statement(id)? {
+            Reply::Answer(()) => {}
+            Reply::Back => return self.back(),
+            Reply::Quit => return Ok(()),
+        }
+        // The default is the box's state: unticked at first, kept when coming Back.
+        let default = accepted(&self.wizard);
+        let yes = match self.yes_no(question, default)? {
             Reply::Answer(yes) => yes,
             Reply::Back => return self.back(),
             Reply::Quit => return Ok(()),
         };
-        self.wizard.set_accept_eula(eula);
-        let default = self.wizard.accept_privacy_policy();
-        let privacy = match self.yes_no("I accept the Privacy Policy", default)? {
-            Reply::Answer(yes) => yes,
-            Reply::Back => return self.back(),
-            Reply::Quit => return Ok(()),
-        };
-        self.wizard.set_accept_privacy_policy(privacy);
+        accept(&mut self.wizard, yes);
         if self.wizard.can_next() {
             return self.next();
         }
-        self.term.para(
-            "Setup cannot continue unless you accept both the End User License Agreement and \
-             the Privacy Policy. You can read them again, go back, or cancel setup.",
-        )?;
+        self.term.para(&format!(
+            "Setup cannot continue unless you accept the {title}. You can read it again, go \
+             back, or cancel setup."
+        ))?;
         loop {
             match self.ask("[r]ead again / [b]ack / [c]ancel:")? {
                 Reply::Back => return self.back(),
                 Reply::Quit => return Ok(()),
                 Reply::Answer(answer) => match answer.to_lowercase().as_str() {
-                    // The page again, from the top, with both questions.
+                    // The page again, from the top.
                     "r" | "read" => return Ok(()),
                     "c" | "cancel" => {
                         if self.cancel_setup()? {
@@ -202,14 +222,24 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 Reply::Quit => Ok(()),
             };
         }
-        self.term.para(
-            "Participation is voluntary: you can install without it, and change your decision \
-             at any time later in Settings.",
-        )?;
-        // No is the default: consent is given by answering yes on this page, never by Enter.
+        if let Some(now) = self.wizard.maintenance().map(|m| m.ksn_now.clone()) {
+            self.term.para(&current_participation(&now))?;
+            self.term.para(
+                "Participation is voluntary. Answer y to take part, n to stop taking part; \
+                 Enter keeps it as it is.",
+            )?;
+        } else {
+            self.term.para(
+                "Participation is voluntary: you can install without it, and change your \
+                 decision at any time later in Settings.",
+            )?;
+        }
+        // The default is the box as the page opens: unticked on an install, so consent is
+        // given by answering yes, never by Enter; participation as it is now in maintenance,
+        // so Enter changes nothing.
         let agree = match self.yes_no(
             "I agree to participate in Kaspersky Security Network",
-            false,
+            self.wizard.ksn_agree(),
         )? {
             Reply::Answer(yes) => yes,
             Reply::Back => return self.back(),
@@ -217,11 +247,48 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         };
         self.wizard.set_ksn_agree(agree);
         self.term.say(if agree {
-            "You agreed to take part in Kaspersky Security Network."
+            "You chose to take part in Kaspersky Security Network."
         } else {
-            "You do not take part in Kaspersky Security Network."
+            "You chose not to take part in Kaspersky Security Network."
         })?;
         self.next()
+    }
+
+    /// Maintenance: what Repair or Uninstall will do, and a question that defaults to doing
+    /// nothing for Uninstall.
+    pub(super) fn confirm(&mut self) -> anyhow::Result<()> {
+        let Some(maintenance) = self.wizard.maintenance().cloned() else {
+            return self.back();
+        };
+        let product = self.bundle.product.name.clone();
+        let dir = self.wizard.dir().to_string();
+        let (question, default) = if maintenance.choice == MaintenanceChoice::Uninstall {
+            self.term.heading("Ready to remove")?;
+            self.term.para(&format!(
+                "Setup will remove {product} {} from {dir}: every file it installed, and the \
+                 folders left empty. Files you added there are kept.",
+                maintenance.installed_version
+            ))?;
+            self.term.para(if maintenance.keep_records {
+                "Your settings and the record of your KSN choices are kept."
+            } else {
+                "Your settings and the record of your KSN choices are removed too."
+            })?;
+            (format!("Remove {product} now?"), false)
+        } else {
+            self.term.heading("Ready to repair")?;
+            self.term.para(&format!(
+                "Setup will check every file of {product} in {dir} against the record of the \
+                 install and restore the ones that are missing or changed, from this installer. \
+                 Your settings and the record of your KSN choices are kept."
+            ))?;
+            (format!("Repair {product} now?"), true)
+        };
+        match self.yes_no(&question, default)? {
+            Reply::Answer(true) => self.next(),
+            Reply::Answer(false) | Reply::Back => self.back(),
+            Reply::Quit => Ok(()),
+        }
     }
 
     pub(super) fn location(&mut self) -> anyhow::Result<()> {
@@ -245,11 +312,22 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                         .say("This folder cannot be used. Type another folder.")?;
                 }
                 Reply::Answer(dir) => {
+                    let previous = self.wizard.dir().to_string();
+                    let previous_ok = self.wizard.can_next();
                     let action = self.wizard.set_dir(&dir);
                     self.perform(action)?;
                     self.show_location()?;
                     if self.wizard.can_next() {
                         return self.next();
+                    }
+                    // A refused folder does not become the default: Enter still means the
+                    // folder that was fine.
+                    if previous_ok {
+                        let action = self.wizard.set_dir(&previous);
+                        self.perform(action)?;
+                        self.term.say(&format!(
+                            "Type another folder, or press Enter for {previous}."
+                        ))?;
                     }
                 }
             }
@@ -260,9 +338,14 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let Some(check) = self.wizard.location().cloned() else {
             return Ok(());
         };
-        self.term.say(&format!("Install folder: {}", check.dir))?;
+        match &check.resolved {
+            Some(resolved) => self
+                .term
+                .say(&format!("Install folder: {} ({resolved})", check.dir))?,
+            None => self.term.say(&format!("Install folder: {}", check.dir))?,
+        }
         self.term.para(&location_sentence(&check.status))?;
-        if check.needed > 0 || check.free > 0 {
+        if check.status.space_is_real() {
             self.term.para(&format!(
                 "Space needed: {}. Free on this disk: {}.",
                 human_bytes(check.needed),
@@ -286,6 +369,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             ))?;
             if let LocationStatus::Ok {
                 upgrade_from: Some(version),
+                ..
             } = &check.status
             {
                 self.term.say(&format!(
@@ -352,9 +436,11 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 self.term
                     .say(&format!("Config: {}", dir.join(layout::CONFIG).display()))?;
             }
-            Some(Outcome::Maintained { summary }) => {
+            Some(Outcome::Maintained { done }) => {
                 self.term.heading("Done")?;
-                self.term.para(&summary)?;
+                let dir = std::path::PathBuf::from(self.wizard.dir());
+                self.term
+                    .para(&done.summary(&self.bundle.product.name, &dir))?;
             }
             Some(Outcome::Failed {
                 message,
@@ -391,18 +477,40 @@ fn location_sentence(status: &LocationStatus) -> String {
     match status {
         LocationStatus::Ok {
             upgrade_from: Some(version),
+            ..
         } => format!(
             "An earlier install (version {version}) is here; it will be updated and your \
              settings kept."
         ),
-        LocationStatus::Ok { upgrade_from: None } => "The folder can be used.".into(),
+        LocationStatus::Ok {
+            upgrade_from: None,
+            creates: true,
+        } => "The folder does not exist yet; Setup will create it.".into(),
+        LocationStatus::Ok {
+            upgrade_from: None,
+            creates: false,
+        } => "The folder can be used.".into(),
         LocationStatus::Empty => "Enter a folder.".into(),
         LocationStatus::NotAbsolute => "Enter a full path that starts with /.".into(),
         LocationStatus::NotADir => "This path is a file, not a folder.".into(),
+        LocationStatus::FileInTheWay(file) => {
+            format!("{file} is a file, so no folder can be made inside it.")
+        }
+        LocationStatus::NotAllowed(folder) => format!(
+            "You may not look into {folder}. Choose another folder or run Setup as an \
+             administrator."
+        ),
+        LocationStatus::ReadOnly => "This disk is mounted read-only.".into(),
+        LocationStatus::VirtualFs => "This is a virtual file system (like /proc or /sys); it \
+                                      cannot hold files."
+            .into(),
         LocationStatus::NotWritable => "You cannot write to this folder. Choose another one or \
                                         run Setup as an administrator."
             .into(),
         LocationStatus::NoSpace => "There is not enough free space on this disk.".into(),
+        LocationStatus::Untrusted { path, why } => format!(
+            "Another user controls {path}: {why}. Choose a folder only you (or root) can change."
+        ),
         LocationStatus::ForeignNonEmpty => "This folder is not empty and holds no earlier \
                                             install of the product. Choose an empty or a new \
                                             folder."
@@ -415,5 +523,30 @@ fn language_name(language: Language) -> &'static str {
     match language {
         Language::En => "English",
         Language::Ru => "Русский",
+    }
+}
+
+/// What Modify shows before it asks: participation as it is now.
+fn current_participation(now: &crate::wizard::machine::KsnNow) -> String {
+    let when = now
+        .decided_at
+        .as_deref()
+        .map(crate::base::time::local_display)
+        .unwrap_or_default();
+    if now.needs_consent {
+        format!(
+            "Currently: off, until you accept the new Statement (you agreed to version {} \
+             before).",
+            now.statement_version
+        )
+    } else if now.participates {
+        format!(
+            "Currently: you take part (agreed on {when} to KSN Statement {}).",
+            now.statement_version
+        )
+    } else if now.decided_at.is_some() {
+        format!("Currently: you do not take part (decided on {when}).")
+    } else {
+        "Currently: you do not take part (nobody has decided yet).".to_string()
     }
 }

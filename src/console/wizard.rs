@@ -33,6 +33,7 @@ use anyhow::Context as _;
 use super::terminal::{AFTER_TEXT_ROWS, Interrupts, Meter, Screen, Term, wrap, yes_or_no};
 use crate::base::time::now_rfc3339;
 use crate::bundle::contents::Bundle;
+use crate::engine::control::RunControl;
 use crate::engine::plan::{self, Plan};
 use crate::engine::progress::{Event, Phase, Reporter};
 use crate::engine::{executor, log, target};
@@ -130,9 +131,11 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 Page::Maintenance => self.maintenance()?,
                 Page::Welcome => self.welcome()?,
                 Page::License => self.license()?,
+                Page::Privacy => self.privacy()?,
                 Page::Ksn => self.ksn()?,
                 Page::Location => self.location()?,
                 Page::Ready => self.ready()?,
+                Page::Confirm => self.confirm()?,
                 // Install runs to its end inside `perform(StartInstall)` and then shows Finish.
                 Page::Progress => {
                     anyhow::bail!("the console wizard reached Progress without an install")
@@ -162,6 +165,9 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             Action::StartInstall => self.install()?,
             Action::StartMaintenance(task) => self.run_task(task)?,
             Action::RequestRollback => self.interrupts.cancel.store(true, Ordering::Relaxed),
+            // On a terminal a signal stops the install at once (it rolls back); there is no
+            // question to hold it for.
+            Action::PauseWork | Action::ResumeWork => {}
             Action::Exit(code) => self.exit = Some(code),
         }
         Ok(())
@@ -213,7 +219,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         ))?;
 
         let (sender, events) = mpsc::channel();
-        let cancel = Arc::clone(&self.interrupts.cancel);
+        let control = RunControl::with_flag(Arc::clone(&self.interrupts.cancel));
         let bundle = self.bundle;
         // The plan is made again now, so its time is the moment Install was confirmed.
         let now = now_rfc3339();
@@ -227,7 +233,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 let target = target::inspect(&dir, bundle)?;
                 let plan = plan::plan(bundle, &answers, &target, &now)?;
                 reporter.step(format!("plan:\n{plan}"));
-                executor::install(bundle, &plan, &reporter, &cancel)
+                executor::install(bundle, &plan, &reporter, &control)
             });
             let watched = self.watch(&events);
             let installed = worker
@@ -264,7 +270,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         self.log = log::open(self.log_path).ok();
         self.term.heading("Working")?;
         let (sender, events) = mpsc::channel();
-        let cancel = Arc::clone(&self.interrupts.cancel);
+        let control = RunControl::with_flag(Arc::clone(&self.interrupts.cancel));
         let bundle = self.bundle;
         let dir = PathBuf::from(self.wizard.dir());
         let task = task.with_shown_statement(bundle);
@@ -272,7 +278,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let result = std::thread::scope(|scope| {
             let worker = scope.spawn(|| {
                 let reporter = Reporter::new(sender, true);
-                crate::maintenance::task::run(&dir, Some(bundle), &task, &now, &reporter, &cancel)
+                crate::maintenance::task::run(&dir, Some(bundle), &task, &now, &reporter, &control)
             });
             let watched = self.watch(&events);
             let done = worker
@@ -281,9 +287,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             watched.map(|()| done)
         })?;
         let outcome = match result {
-            Ok(done) => Outcome::Maintained {
-                summary: done.summary(&bundle.product.name, &dir),
-            },
+            Ok(done) => Outcome::Maintained { done },
             Err(e) => {
                 if self.log.is_some() {
                     log::log_error(self.log_path, &e);
@@ -565,7 +569,7 @@ mod tests {
             "END USER LICENSE AGREEMENT",
             "KASPERSKY SECURITY NETWORK STATEMENT",
             "I agree to participate in Kaspersky Security Network [y/N]:",
-            "The folder can be used.",
+            "The folder does not exist yet; Setup will create it.",
             "You agreed to take part in KSN.",
             "100%",
             "Setup is complete",
@@ -597,11 +601,12 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_license_stops_until_both_are_accepted() {
+    fn a_refused_license_stops_until_it_is_accepted() {
         let (_tmp, dir) = scratch();
-        // Refuse the EULA, read again, accept both, then decline KSN and install.
+        // Refuse the EULA, read again and accept it, accept the Privacy Policy on its page,
+        // then decline KSN and install.
         let ran = run_scripted(
-            "\nn\ny\nr\ny\ny\n\n\n\n",
+            "\nn\nr\ny\ny\n\n\n\n",
             &dir,
             &answers(None),
             Screen::plain(),
@@ -609,7 +614,7 @@ mod tests {
         assert_eq!(ran.code, 0, "{}", ran.out);
         assert_eq!(
             ran.out
-                .matches("Setup cannot continue unless you accept both")
+                .matches("Setup cannot continue unless you accept the End User License Agreement")
                 .count(),
             1
         );
@@ -626,13 +631,8 @@ mod tests {
     #[test]
     fn a_refused_license_can_go_back_or_cancel() {
         let (_tmp, dir) = scratch();
-        // Refuse both, go back to Welcome, come back, refuse both again and cancel.
-        let ran = run_scripted(
-            "\nn\nn\nb\n\nn\nn\nc\ny\n",
-            &dir,
-            &answers(None),
-            Screen::plain(),
-        );
+        // Refuse the EULA, go back to Welcome, come back, refuse it again and cancel.
+        let ran = run_scripted("\nn\nb\n\nn\nc\ny\n", &dir, &answers(None), Screen::plain());
         assert_eq!(ran.code, 3, "{}", ran.out);
         assert_eq!(
             ran.out
@@ -688,18 +688,18 @@ mod tests {
     #[test]
     fn back_keeps_the_licenses_and_asks_ksn_again() {
         let (_tmp, dir) = scratch();
-        // Agree to KSN, go back from Location to KSN, then from KSN to License: the
-        // licenses are kept (Enter takes the kept yes), the KSN answer is asked again and
-        // Enter now declines.
+        // Agree to KSN, go back from Location to KSN, then from KSN to the Privacy Policy:
+        // it is kept (Enter takes the kept yes), the KSN answer is asked again and Enter now
+        // declines.
         let ran = run_scripted(
-            "\ny\ny\ny\nb\nb\n\n\n\n\n\n",
+            "\ny\ny\ny\nb\nb\n\n\n\n\n",
             &dir,
             &answers(None),
             Screen::plain(),
         );
         assert_eq!(ran.code, 0, "{}", ran.out);
         assert!(
-            ran.says("I accept the terms of the End User License Agreement [Y/n]:"),
+            ran.says("I accept the Privacy Policy [Y/n]:"),
             "{}",
             ran.out
         );
@@ -804,11 +804,11 @@ mod tests {
             rows: Some(12),
             width: 60,
         };
-        // Enter at every prompt: through both licenses page by page, which leaves them
+        // Enter at every prompt: through the License Agreement page by page, which leaves it
         // unaccepted, until the input ends and setup is cancelled.
         let ran = run_scripted(&"\n".repeat(300), &dir, &answers(None), screen);
         assert_eq!(ran.code, 3, "{}", ran.out);
-        assert!(ran.says("---- end of the Privacy Policy ----"));
+        assert!(ran.says("---- end of the End User License Agreement ----"));
         let screens: Vec<&str> = ran.out.split("-- more (Enter) --").collect();
         assert!(screens.len() > 10, "{}", ran.out);
         // Between two pauses, one screenful: 11 lines and the prompt's row.

@@ -15,11 +15,11 @@ use anyhow::{Context as _, anyhow, bail};
 use sha2::{Digest, Sha256};
 
 use crate::base::dir::{self, Dir, Meta};
-use crate::base::error::Cancelled;
 use crate::base::layout;
 use crate::base::ownership;
 use crate::bundle::contents::Bundle;
 use crate::bundle::entry::EntryKind;
+use crate::engine::control::RunControl;
 use crate::engine::faults;
 use crate::engine::journal::{self, Begin, Journal, Record};
 use crate::engine::lock::FolderLock;
@@ -38,13 +38,13 @@ pub struct Installed {
     pub recovered: Option<String>,
 }
 
-/// Runs `plan` for `bundle`. `cancel` is polled between files; when set, the run rolls back
-/// and returns [`Cancelled`].
+/// Runs `plan` for `bundle`. `control` is looked at between operations and files: it can
+/// hold the run, or cancel it, when it rolls back and returns [`crate::base::error::Cancelled`].
 pub fn install(
     bundle: &Bundle,
     plan: &Plan,
     reporter: &Reporter,
-    cancel: &AtomicBool,
+    control: &RunControl,
 ) -> anyhow::Result<Installed> {
     if !plan.recover_first {
         refuse_problems(plan)?;
@@ -101,7 +101,7 @@ pub fn install(
     }
 
     let work = Work::install(&current);
-    let result = run_journaled(&root, &created, &work, Some(bundle), reporter, cancel);
+    let result = run_journaled(&root, &created, &work, Some(bundle), reporter, control);
     drop(lock);
     result?;
     Ok(Installed {
@@ -281,7 +281,7 @@ pub fn maintain(
     bundle: Option<&Bundle>,
     make: impl FnOnce(&Dir) -> anyhow::Result<Option<Work>>,
     reporter: &Reporter,
-    cancel: &AtomicBool,
+    control: &RunControl,
 ) -> anyhow::Result<Option<Work>> {
     let root = ownership::open_checked(dir)?;
     if !root.exists(layout::RECEIPT)? || !ownership::check_record_folders(&root)? {
@@ -297,7 +297,7 @@ pub fn maintain(
     let Some(work) = make(&root)? else {
         return Ok(None);
     };
-    let result = run_journaled(&root, &[], &work, bundle, reporter, cancel);
+    let result = run_journaled(&root, &[], &work, bundle, reporter, control);
     drop(lock);
     result.map(|()| Some(work))
 }
@@ -310,7 +310,7 @@ fn run_journaled(
     work: &Work,
     bundle: Option<&Bundle>,
     reporter: &Reporter,
-    cancel: &AtomicBool,
+    control: &RunControl,
 ) -> anyhow::Result<()> {
     let begin = Begin {
         format: 1,
@@ -344,7 +344,7 @@ fn run_journaled(
         root,
         staging,
         reporter,
-        cancel,
+        control,
         hashes: Vec::new(),
     };
     let mut installing = false;
@@ -510,7 +510,7 @@ struct Run<'a> {
     /// `.ksn-setup/txn/staging`, mode 0700.
     staging: Dir,
     reporter: &'a Reporter,
-    cancel: &'a AtomicBool,
+    control: &'a RunControl,
     /// SHA-256 of each staged file, by entry index.
     hashes: Vec<Option<[u8; 32]>>,
 }
@@ -552,11 +552,9 @@ impl<'a> Run<'a> {
             .expect("only work with a bundle stages files or writes a receipt")
     }
 
+    /// Waits while the front end holds the run; stops it once cancelled.
     fn check_cancel(&self) -> anyhow::Result<()> {
-        if self.cancel.load(Ordering::Relaxed) {
-            return Err(Cancelled.into());
-        }
-        Ok(())
+        Ok(self.control.checkpoint()?)
     }
 
     fn op(&mut self, index: usize, op: &Op) -> anyhow::Result<()> {
@@ -826,8 +824,8 @@ impl<'a> Run<'a> {
         while !failed.load(Ordering::Relaxed) {
             let Some(job) = next_job() else { break };
             let index = job.index;
-            let result = if self.cancel.load(Ordering::Relaxed) {
-                Err(Cancelled.into())
+            let result = if let Err(cancelled) = self.control.checkpoint() {
+                Err(cancelled.into())
             } else {
                 faults::hit("stage-file")
                     .map_err(anyhow::Error::from)
@@ -879,9 +877,7 @@ impl<'a> Run<'a> {
             if failed.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            if self.cancel.load(Ordering::Relaxed) {
-                return Err(Cancelled.into());
-            }
+            self.control.checkpoint()?;
             let entry = &bundle.entries[index];
             let size = entry.size();
             if !wanted[index] {
@@ -981,9 +977,7 @@ impl<'a> Run<'a> {
                         )
                     })?;
                     written += n as u64;
-                    if self.cancel.load(Ordering::Relaxed) {
-                        return Err(Cancelled.into());
-                    }
+                    self.control.checkpoint()?;
                 }
                 let digest: [u8; 32] = hasher.finalize().into();
                 if written != *size {

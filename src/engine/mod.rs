@@ -3,12 +3,13 @@
 //! with its transaction journal (`journal`), recovery of an interrupted run (`recovery`), the
 //! folder lock (`lock`), the receipt of what is installed (`receipt`), the progress events it
 //! sends (`progress`) and how a front end logs them (`log`), and the fault points tests use
-//! (`faults`).
+//! (`faults`), and how a front end cancels or holds a running transaction (`control`).
 //!
 //! May use: `bundle`, `consent` and `base`. Must never use maintenance, the wizard or a front
 //! end: they hand the engine values (a bundle, answers, a plan, a piece of work) and read its
 //! events.
 
+pub mod control;
 pub mod executor;
 pub mod faults;
 pub mod journal;

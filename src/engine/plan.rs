@@ -23,7 +23,7 @@ use crate::consent::config::{self, ConfigValues, LicenseRecord};
 use crate::consent::rules::{self, LogLine, Resolution};
 use crate::consent::statements::{self, Language};
 use crate::engine::receipt::ReceiptKind;
-use crate::engine::target::{Existing, Target};
+use crate::engine::target::{Existing, Obstacle, Target};
 
 /// One step of an install. Each step's undo is derived from the step and the disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +55,14 @@ pub enum Op {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Problem {
     NotADir(PathBuf),
+    /// A file where a folder of the path should be.
+    FileInTheWay(PathBuf),
+    /// A folder of the path this user may not look into.
+    NotAllowed(PathBuf),
+    /// The file system is mounted read-only.
+    ReadOnly(PathBuf),
+    /// The file system holds no files (proc, sysfs).
+    VirtualFs(PathBuf),
     NotWritable(PathBuf),
     NoSpace {
         needed: u64,
@@ -78,6 +86,26 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::NotADir(p) => write!(f, "\"{}\" exists and is not a folder", p.display()),
+            Problem::FileInTheWay(p) => write!(
+                f,
+                "\"{}\" is a file, so no folder can be made inside it",
+                p.display()
+            ),
+            Problem::NotAllowed(p) => write!(
+                f,
+                "you may not look into \"{}\"; choose another folder or run Setup as an administrator",
+                p.display()
+            ),
+            Problem::ReadOnly(p) => write!(
+                f,
+                "\"{}\" is on a file system mounted read-only",
+                p.display()
+            ),
+            Problem::VirtualFs(p) => write!(
+                f,
+                "\"{}\" is on a virtual file system (like /proc or /sys) that holds no files",
+                p.display()
+            ),
             Problem::NotWritable(p) => write!(f, "\"{}\" is not writable", p.display()),
             Problem::NoSpace { needed, free } => write!(
                 f,
@@ -236,17 +264,25 @@ pub fn plan(
     });
 
     let mut problems = Vec::new();
-    if target.not_a_dir {
-        problems.push(Problem::NotADir(target.dir.clone()));
-    }
-    if !target.writable {
-        let shown = target
-            .missing_dirs
-            .first()
-            .and_then(|d| d.parent())
-            .unwrap_or(&target.dir);
-        problems.push(Problem::NotWritable(shown.to_path_buf()));
-    }
+    // The first real reason, and only it: a file in the way explains why nothing else can be
+    // said of the folder.
+    let anchor = target
+        .missing_dirs
+        .first()
+        .and_then(|d| d.parent())
+        .unwrap_or(&target.dir)
+        .to_path_buf();
+    let path_problem = match &target.obstacle {
+        Some(Obstacle::FileInTheWay(p)) => Some(Problem::FileInTheWay(p.clone())),
+        Some(Obstacle::NotAllowed(p)) => Some(Problem::NotAllowed(p.clone())),
+        None if target.not_a_dir => Some(Problem::NotADir(target.dir.clone())),
+        None if target.virtual_fs => Some(Problem::VirtualFs(anchor.clone())),
+        None if target.read_only => Some(Problem::ReadOnly(anchor.clone())),
+        None if !target.writable => Some(Problem::NotWritable(anchor.clone())),
+        None => None,
+    };
+    let blocked = path_problem.is_some();
+    problems.extend(path_problem);
 
     // A signed install pins its signer: only the same key may change the folder again.
     if let Some(pinned) = previous.and_then(|p| p.receipt.signer.as_ref()) {
@@ -392,7 +428,8 @@ pub fn plan(
     let records =
         (config_text.len() as u64).div_ceil(bs) * bs * 2 + 256 * bundle.entries.len() as u64;
     let space_needed = payload_blocks + (new_dirs + 4) * bs + records * 2 + (1 << 20);
-    if space_needed > target.free_bytes {
+    // Free space is real only where files can be made at all.
+    if !blocked && space_needed > target.free_bytes {
         problems.push(Problem::NoSpace {
             needed: space_needed,
             free: target.free_bytes,

@@ -29,6 +29,15 @@ pub enum Existing {
     Other,
 }
 
+/// What stands in the way of a path before the install folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Obstacle {
+    /// A file where a folder of the path should be (`/etc/passwd/sub`).
+    FileInTheWay(PathBuf),
+    /// A folder of the path this user may not look into.
+    NotAllowed(PathBuf),
+}
+
 /// An earlier install of ours in the target.
 #[derive(Debug, Clone)]
 pub struct PreviousInstall {
@@ -57,6 +66,12 @@ pub struct Target {
     pub block_size: u64,
     /// Whether we may create files where the target is (or will be).
     pub writable: bool,
+    /// The file system there is mounted read-only.
+    pub read_only: bool,
+    /// The file system there holds no files (proc, sysfs).
+    pub virtual_fs: bool,
+    /// What stops the path before it reaches the target, when something does.
+    pub obstacle: Option<Obstacle>,
     /// An interrupted transaction waits in `.ksn-setup/txn`.
     pub interrupted: bool,
 }
@@ -68,14 +83,27 @@ pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
     let dir = ownership::resolve_existing(&absolute(dir)?);
     let mut missing_dirs = Vec::new();
     let mut probe = dir.clone();
+    let mut obstacle = None;
     loop {
         match fs::symlink_metadata(&probe) {
-            Ok(_) => break,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
+            Ok(meta) => {
+                // The first thing that exists on the way up must be a folder, unless it is
+                // the target itself (that case is `not_a_dir`).
+                if !meta.is_dir() && probe != dir {
+                    obstacle = Some(Obstacle::FileInTheWay(probe.clone()));
+                }
+                break;
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
                 missing_dirs.push(probe.clone());
                 if !probe.pop() {
                     break;
                 }
+            }
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                let parent = probe.parent().unwrap_or(Path::new("/")).to_path_buf();
+                obstacle = Some(Obstacle::NotAllowed(parent));
+                break;
             }
             Err(e) => {
                 return Err(e).with_context(|| format!("cannot look at \"{}\"", probe.display()));
@@ -86,17 +114,16 @@ pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
     let existing_anchor = probe;
     let not_a_dir =
         missing_dirs.is_empty() && !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir());
-    if !not_a_dir {
+    if !not_a_dir && obstacle.is_none() {
         ownership::check_location(&dir)?;
     }
 
-    let (free_bytes, block_size, writable) = match Dir::open(&existing_anchor) {
-        Ok(anchor) => {
-            let (free, block, read_only) = anchor.space().unwrap_or((0, 4096, false));
-            (free, block, anchor.writable() && !read_only)
-        }
-        Err(_) => (0, 4096, false),
+    let (space, writable) = match Dir::open(&existing_anchor) {
+        Ok(anchor) => (anchor.space().ok(), anchor.writable()),
+        Err(_) => (None, false),
     };
+    let free_bytes = space.map(|s| s.free).unwrap_or(0);
+    let block_size = space.map(|s| s.block_size).unwrap_or(4096);
 
     let mut target = Target {
         dir: dir.clone(),
@@ -109,9 +136,12 @@ pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
         free_bytes,
         block_size,
         writable,
+        read_only: space.is_some_and(|s| s.read_only),
+        virtual_fs: space.is_some_and(|s| s.virtual_fs),
+        obstacle,
         interrupted: false,
     };
-    if !target.missing_dirs.is_empty() || not_a_dir {
+    if !target.missing_dirs.is_empty() || not_a_dir || target.obstacle.is_some() {
         return Ok(target);
     }
 

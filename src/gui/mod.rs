@@ -6,6 +6,7 @@
 //! May use: `wizard`, `maintenance`, `engine`, `bundle`, `consent` and `base`. Must never use
 //! the other front ends (`cli`, `console`), and never runs the engine on the UI thread.
 
+mod folder_chooser;
 pub mod settings_window;
 pub mod setup_window;
 
@@ -28,6 +29,38 @@ pub fn has_display() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
         .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+}
+
+/// Names this process's windows for the desktop (the Wayland app id and the X11 `WM_CLASS`),
+/// so docks and window lists tell the setup from the settings. Must run before the window is
+/// made; a backend that cannot do it (the headless one) is fine with that.
+pub fn set_app_id(id: &str) {
+    let _ = slint::set_xdg_app_id(id);
+}
+
+/// Once the window is on a screen, makes it fit: no larger than 90% of the screen it opened
+/// on, whatever the scale (a 780×580 window at 2× is larger than a 1280×1024 screen).
+pub fn fit_to_screen<C: slint::ComponentHandle + 'static>(component: &C) {
+    let weak = component.as_weak();
+    slint::Timer::single_shot(std::time::Duration::ZERO, move || {
+        use slint::winit_030::WinitWindowAccessor as _;
+        let Some(component) = weak.upgrade() else {
+            return;
+        };
+        let window = component.window();
+        let fitted = window.with_winit_window(|w| {
+            let monitor = w.current_monitor()?;
+            let scale = w.scale_factor();
+            let screen = monitor.size().to_logical::<f64>(scale);
+            let size = w.inner_size().to_logical::<f64>(scale);
+            let width = size.width.min(screen.width * 0.9);
+            let height = size.height.min(screen.height * 0.9);
+            (width < size.width || height < size.height).then_some((width, height))
+        });
+        if let Some(Some((width, height))) = fitted {
+            window.set_size(slint::LogicalSize::new(width as f32, height as f32));
+        }
+    });
 }
 
 /// Switches the bundled translation of every Slint window of this process.

@@ -212,14 +212,9 @@ impl SettingsModel {
     }
 }
 
-/// An RFC 3339 time as the window shows it: "2026-11-23 14:04 UTC".
+/// An RFC 3339 time as the window shows it: local time with its zone, "2026-11-23 15:04 CET".
 pub fn display_time(rfc3339: &str) -> String {
-    use time::format_description::well_known::Rfc3339;
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::parse(rfc3339, &Rfc3339)
-        .ok()
-        .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&format).ok())
-        .unwrap_or_else(|| rfc3339.to_string())
+    crate::base::time::local_display(rfc3339)
 }
 
 /// The model behind one window.
@@ -264,8 +259,10 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitStatus> {
             dir,
         ));
     }
+    crate::gui::set_app_id("ksn-demo-security-settings");
     let window = build_for(&installed)
         .map_err(|e| no_window(&format!("the window could not be opened ({e})"), dir))?;
+    crate::gui::fit_to_screen(&window);
     window
         .run()
         .map_err(|e| no_window(&format!("the window could not be opened ({e})"), dir))?;
@@ -479,12 +476,11 @@ mod tests {
     }
 
     #[test]
-    fn times_are_shown_to_the_minute_in_utc() {
-        assert_eq!(display_time("2026-11-23T14:04:05Z"), "2026-11-23 14:04 UTC");
-        assert_eq!(
-            display_time("2026-11-23T16:04:05+02:00"),
-            "2026-11-23 14:04 UTC"
-        );
+    fn times_are_shown_to_the_minute_in_local_time_with_the_zone() {
+        // The same moment written in two zones reads the same, in this process's zone.
+        let utc = display_time("2026-11-23T14:04:05Z");
+        assert_eq!(display_time("2026-11-23T16:04:05+02:00"), utc);
+        assert!(utc.split(' ').count() == 3, "date, time and zone: {utc}");
         assert_eq!(display_time("garbled"), "garbled");
     }
 }

@@ -10,7 +10,6 @@ use std::cell::RefCell;
 use std::fs::File;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,14 +21,17 @@ use crate::base::units::human_bytes;
 use crate::bundle::contents::Bundle;
 use crate::consent::rules::Decision;
 use crate::consent::statements::{self, Language};
+use crate::engine::control::RunControl;
 use crate::engine::plan::{self, Plan};
 use crate::engine::progress::{Event, Reporter};
 use crate::engine::{executor, log, target};
+use crate::maintenance::task::Done;
 use crate::wizard::location;
 use crate::wizard::machine::{Action, LocationStatus, MaintenanceChoice, Outcome, Page, Wizard};
 
 use crate::gui::{
-    Ending, KsnChoice, LocationState, PageId, SetupWindow, WizardAdapter, select_language,
+    Ending, KsnChoice, LocationState, Maintained, PageId, SetupWindow, WizardAdapter,
+    select_language,
 };
 
 /// What the wizard needs besides its state.
@@ -47,7 +49,7 @@ type WorkerResult = anyhow::Result<Outcome>;
 struct Worker {
     events: Receiver<Event>,
     result: Arc<Mutex<Option<(WorkerResult, bool)>>>,
-    cancel: Arc<AtomicBool>,
+    control: Arc<RunControl>,
     started: Instant,
 }
 
@@ -65,6 +67,11 @@ pub struct Controller {
     /// The language the statement texts were last written in, so they are set (and their
     /// scroll position reset) only when the language changes.
     texts_language: std::cell::Cell<Option<Language>>,
+    /// Why the folder chooser could not open, for the Location page.
+    browse_error: RefCell<String>,
+    /// The folder chooser's answer, while it is open.
+    browse: RefCell<Option<Receiver<crate::gui::folder_chooser::Chosen>>>,
+    browse_timer: slint::Timer,
     window: slint::Weak<SetupWindow>,
     timer: slint::Timer,
 }
@@ -106,6 +113,9 @@ pub fn build(
         exit: RefCell::new(None),
         reconsent: RefCell::new(false),
         texts_language: std::cell::Cell::new(None),
+        browse_error: RefCell::new(String::new()),
+        browse: RefCell::new(None),
+        browse_timer: slint::Timer::default(),
         window: window.as_weak(),
         timer: slint::Timer::default(),
     });
@@ -124,7 +134,9 @@ pub fn run(
     wizard: Wizard,
     options: GuiOptions,
 ) -> Result<u8, slint::PlatformError> {
+    crate::gui::set_app_id("ksn-demo-security-setup");
     let (window, controller) = build(bundle, wizard, options)?;
+    crate::gui::fit_to_screen(&window);
     window.run()?;
     Ok(controller.exit_status().unwrap_or(3))
 }
@@ -204,6 +216,13 @@ fn connect(window: &SetupWindow, controller: &Rc<Controller>) {
         }
     });
 
+    let c = Rc::downgrade(controller);
+    adapter.on_browse(move |title| {
+        if let Some(c) = c.upgrade() {
+            start_browse(&c, title.to_string());
+        }
+    });
+
     // Closing the window is Cancel, with the same question; on the Finish page it is Finish.
     let c = Rc::downgrade(controller);
     window.window().on_close_requested(move || {
@@ -260,9 +279,21 @@ fn perform(controller: &Rc<Controller>, action: Action) {
         }
         Action::StartInstall => start_install(controller),
         Action::StartMaintenance(task) => start_maintenance(controller, task),
+        // The question "Stop the installation?" holds the work where it is; the answer lets
+        // it go on, or go on to roll back.
+        Action::PauseWork => {
+            if let Some(worker) = controller.worker.borrow().as_ref() {
+                worker.control.hold();
+            }
+        }
+        Action::ResumeWork => {
+            if let Some(worker) = controller.worker.borrow().as_ref() {
+                worker.control.resume();
+            }
+        }
         Action::RequestRollback => {
             if let Some(worker) = controller.worker.borrow().as_ref() {
-                worker.cancel.store(true, Ordering::Relaxed);
+                worker.control.cancel();
             }
         }
         Action::Exit(status) => {
@@ -274,6 +305,47 @@ fn perform(controller: &Rc<Controller>, action: Action) {
             let _ = slint::quit_event_loop();
         }
     }
+}
+
+/// Opens the desktop's folder chooser on a thread of its own (the dialog is the desktop's;
+/// the window keeps painting) and takes its answer into the folder field when it comes.
+fn start_browse(controller: &Rc<Controller>, title: String) {
+    if controller.browse.borrow().is_some() {
+        return;
+    }
+    let (sender, answer) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(crate::gui::folder_chooser::choose_folder(&title));
+    });
+    *controller.browse.borrow_mut() = Some(answer);
+    let weak = Rc::downgrade(controller);
+    controller.browse_timer.start(
+        slint::TimerMode::Repeated,
+        Duration::from_millis(50),
+        move || {
+            let Some(c) = weak.upgrade() else { return };
+            let answer = match c.browse.borrow().as_ref().map(|r| r.try_recv()) {
+                Some(Ok(answer)) => answer,
+                Some(Err(TryRecvError::Empty)) => return,
+                Some(Err(TryRecvError::Disconnected)) | None => Err("it stopped".into()),
+            };
+            c.browse.borrow_mut().take();
+            c.browse_timer.stop();
+            let action = match answer {
+                Ok(Some(folder)) => {
+                    c.browse_error.borrow_mut().clear();
+                    c.wizard.borrow_mut().set_dir(&folder.display().to_string())
+                }
+                // Closed without a choice: the field stays as it was.
+                Ok(None) => Action::None,
+                Err(why) => {
+                    *c.browse_error.borrow_mut() = why;
+                    Action::None
+                }
+            };
+            after(&c, action);
+        },
+    );
 }
 
 /// Starts the engine on a worker thread with the plan made for the Ready page (made again
@@ -294,7 +366,7 @@ fn start_install(controller: &Rc<Controller>) {
         return;
     }
     let bundle = Arc::clone(&controller.bundle);
-    start_worker(controller, move |reporter, cancel| {
+    start_worker(controller, move |reporter, control| {
         let dir = answers
             .dir
             .clone()
@@ -302,7 +374,7 @@ fn start_install(controller: &Rc<Controller>) {
         let target = target::inspect(&dir, &bundle)?;
         let plan = plan::plan(&bundle, &answers, &target, &now_rfc3339())?;
         reporter.step(format!("plan:\n{plan}"));
-        let installed = executor::install(&bundle, &plan, reporter, cancel)?;
+        let installed = executor::install(&bundle, &plan, reporter, control)?;
         Ok(Outcome::Installed {
             ksn: installed.plan.ksn.record.clone(),
             dir: installed.plan.target,
@@ -315,18 +387,16 @@ fn start_maintenance(controller: &Rc<Controller>, task: crate::maintenance::task
     let bundle = Arc::clone(&controller.bundle);
     let dir = PathBuf::from(controller.wizard.borrow().dir());
     let task = task.with_shown_statement(&bundle);
-    start_worker(controller, move |reporter, cancel| {
+    start_worker(controller, move |reporter, control| {
         let done = crate::maintenance::task::run(
             &dir,
             Some(&bundle),
             &task,
             &now_rfc3339(),
             reporter,
-            cancel,
+            control,
         )?;
-        Ok(Outcome::Maintained {
-            summary: done.summary(&bundle.product.name, &dir),
-        })
+        Ok(Outcome::Maintained { done })
     });
 }
 
@@ -334,20 +404,20 @@ fn start_maintenance(controller: &Rc<Controller>, task: crate::maintenance::task
 /// Progress page, and ends on the Finish page with its outcome.
 fn start_worker(
     controller: &Rc<Controller>,
-    work: impl FnOnce(&Reporter, &AtomicBool) -> WorkerResult + Send + 'static,
+    work: impl FnOnce(&Reporter, &RunControl) -> WorkerResult + Send + 'static,
 ) {
     *controller.log.borrow_mut() = log::open(&controller.options.log).ok();
     let (sender, events) = mpsc::channel();
-    let cancel = Arc::new(AtomicBool::new(false));
+    let control = Arc::new(RunControl::new());
     let result = Arc::new(Mutex::new(None));
     {
-        let cancel = Arc::clone(&cancel);
+        let control = Arc::clone(&control);
         let result = Arc::clone(&result);
         std::thread::spawn(move || {
             let reporter = Reporter::new(sender, true);
-            let outcome = work(&reporter, &cancel);
+            let outcome = work(&reporter, &control);
             drop(reporter);
-            let cancelled = cancel.load(Ordering::Relaxed);
+            let cancelled = control.is_cancelled();
             if let Ok(mut slot) = result.lock() {
                 *slot = Some((outcome, cancelled));
             }
@@ -356,7 +426,7 @@ fn start_worker(
     *controller.worker.borrow_mut() = Some(Worker {
         events,
         result,
-        cancel,
+        control,
         started: Instant::now(),
     });
 
@@ -424,11 +494,68 @@ fn page_id(page: Page) -> PageId {
         Page::Maintenance => PageId::Maintenance,
         Page::Welcome => PageId::Welcome,
         Page::License => PageId::License,
+        Page::Privacy => PageId::Privacy,
         Page::Ksn => PageId::Ksn,
         Page::Location => PageId::Location,
         Page::Ready => PageId::Ready,
+        Page::Confirm => PageId::Confirm,
         Page::Progress => PageId::Progress,
         Page::Finish => PageId::Finish,
+    }
+}
+
+/// The Location page's state for a folder check: the state, the path (or the engine's words)
+/// it names, and why another user's folder is refused.
+fn location_state(status: &LocationStatus) -> (LocationState, String, String) {
+    let none = String::new;
+    match status {
+        LocationStatus::Ok { creates: true, .. } => (LocationState::New, none(), none()),
+        LocationStatus::Ok { .. } => (LocationState::Ok, none(), none()),
+        LocationStatus::Empty => (LocationState::Empty, none(), none()),
+        LocationStatus::NotAbsolute => (LocationState::NotAbsolute, none(), none()),
+        LocationStatus::NotADir => (LocationState::NotAFolder, none(), none()),
+        LocationStatus::FileInTheWay(file) => (LocationState::FileInTheWay, file.clone(), none()),
+        LocationStatus::NotAllowed(dir) => (LocationState::NotAllowed, dir.clone(), none()),
+        LocationStatus::ReadOnly => (LocationState::ReadOnly, none(), none()),
+        LocationStatus::VirtualFs => (LocationState::VirtualFs, none(), none()),
+        LocationStatus::NotWritable => (LocationState::NotWritable, none(), none()),
+        LocationStatus::NoSpace => (LocationState::NoSpace, none(), none()),
+        LocationStatus::ForeignNonEmpty => (LocationState::Foreign, none(), none()),
+        LocationStatus::Untrusted { path, why } => {
+            (LocationState::Untrusted, path.clone(), why.clone())
+        }
+        LocationStatus::Other(message) => (LocationState::Other, message.clone(), none()),
+    }
+}
+
+/// The Finish page's sentence for what a maintenance task did, and the paths it restored.
+fn maintained(done: &Done) -> (Maintained, Vec<String>) {
+    use crate::maintenance::ksn_change::ChangeOutcome;
+    match done {
+        Done::Modified(ChangeOutcome::Changed(record)) if record.participate => {
+            (Maintained::KsnOn, Vec::new())
+        }
+        Done::Modified(ChangeOutcome::Changed(_)) => (Maintained::KsnOff, Vec::new()),
+        Done::Modified(ChangeOutcome::Unchanged(record)) => (
+            if record.participate {
+                Maintained::KsnUnchangedOn
+            } else {
+                Maintained::KsnUnchangedOff
+            },
+            Vec::new(),
+        ),
+        Done::KsnUnchanged { participate: true } => (Maintained::KsnUnchangedOn, Vec::new()),
+        Done::KsnUnchanged { participate: false } => (Maintained::KsnUnchangedOff, Vec::new()),
+        Done::Repaired(damaged) => (
+            Maintained::Repaired,
+            damaged.iter().map(|(path, _)| path.to_string()).collect(),
+        ),
+        Done::NothingToRepair => (Maintained::NothingToRepair, Vec::new()),
+        Done::Uninstalled {
+            folder_removed: true,
+            ..
+        } => (Maintained::Removed, Vec::new()),
+        Done::Uninstalled { .. } => (Maintained::RemovedKept, Vec::new()),
     }
 }
 
@@ -471,6 +598,23 @@ fn sync(window: &SetupWindow, controller: &Controller) {
             MaintenanceChoice::Uninstall => 2,
         });
         ui.set_keep_records(m.keep_records);
+        let now = &m.ksn_now;
+        ui.set_ksn_now(if now.participates {
+            KsnChoice::Agreed
+        } else if now.decided_at.is_some() {
+            KsnChoice::Declined
+        } else {
+            KsnChoice::Undecided
+        });
+        ui.set_ksn_now_needs_consent(now.needs_consent);
+        ui.set_ksn_now_since(
+            now.decided_at
+                .as_deref()
+                .map(crate::base::time::local_display)
+                .unwrap_or_default()
+                .into(),
+        );
+        ui.set_ksn_now_version(now.statement_version.as_str().into());
     }
     ui.set_product_version(bundle.product.version.as_str().into());
     ui.set_language_index(if language == Language::Ru { 1 } else { 0 });
@@ -494,28 +638,28 @@ fn sync(window: &SetupWindow, controller: &Controller) {
     ui.set_reconsent(*controller.reconsent.borrow());
 
     ui.set_dir(wizard.dir().into());
-    let (state, detail, needed, free, upgrade_from) = match wizard.location() {
-        None => (LocationState::Checking, String::new(), 0, 0, None),
-        Some(check) => {
-            let (state, detail, upgrade) = match &check.status {
-                LocationStatus::Ok { upgrade_from } => {
-                    (LocationState::Ok, String::new(), upgrade_from.clone())
-                }
-                LocationStatus::Empty => (LocationState::Empty, String::new(), None),
-                LocationStatus::NotAbsolute => (LocationState::NotAbsolute, String::new(), None),
-                LocationStatus::NotADir => (LocationState::NotAFolder, String::new(), None),
-                LocationStatus::NotWritable => (LocationState::NotWritable, String::new(), None),
-                LocationStatus::NoSpace => (LocationState::NoSpace, String::new(), None),
-                LocationStatus::ForeignNonEmpty => (LocationState::Foreign, String::new(), None),
-                LocationStatus::Other(message) => (LocationState::Other, message.clone(), None),
-            };
-            (state, detail, check.needed, check.free, upgrade)
-        }
+    let check = wizard.location();
+    let (state, detail, why) = match check.map(|c| &c.status) {
+        None => (LocationState::Checking, String::new(), String::new()),
+        Some(status) => location_state(status),
+    };
+    let upgrade_from = match check.map(|c| &c.status) {
+        Some(LocationStatus::Ok { upgrade_from, .. }) => upgrade_from.clone(),
+        _ => None,
     };
     ui.set_location_state(state);
     ui.set_location_detail(detail.into());
-    ui.set_space_needed(human_bytes(needed).into());
-    ui.set_space_free(human_bytes(free).into());
+    ui.set_location_why(why.into());
+    ui.set_location_resolved(
+        check
+            .and_then(|c| c.resolved.clone())
+            .unwrap_or_default()
+            .into(),
+    );
+    ui.set_space_real(check.is_some_and(|c| c.status.space_is_real()));
+    ui.set_space_needed(human_bytes(check.map(|c| c.needed).unwrap_or(0)).into());
+    ui.set_space_free(human_bytes(check.map(|c| c.free).unwrap_or(0)).into());
+    ui.set_browse_error(controller.browse_error.borrow().as_str().into());
     ui.set_upgrade(upgrade_from.is_some());
     ui.set_upgrade_from(upgrade_from.unwrap_or_default().into());
 
@@ -533,12 +677,17 @@ fn sync(window: &SetupWindow, controller: &Controller) {
 
     let progress = wizard.progress();
     ui.set_progress(progress.fraction());
+    ui.set_progress_percent((progress.fraction() * 100.0).floor() as i32);
+    ui.set_progress_started(progress.files_total > 0);
+    ui.set_committing(progress.committing);
     ui.set_progress_file(progress.current.as_str().into());
     ui.set_progress_done(human_bytes(progress.bytes_done).into());
     ui.set_progress_total(human_bytes(progress.bytes_total).into());
+    // Time left only while copying: once the files are in place, what is left is the sync.
     ui.set_progress_time_left(
         progress
             .seconds_left
+            .filter(|_| !progress.committing && progress.files_done < progress.files_total)
             .map(format_seconds)
             .unwrap_or_default()
             .into(),
@@ -555,9 +704,12 @@ fn sync(window: &SetupWindow, controller: &Controller) {
             ui.set_ending(Ending::Failed);
             ui.set_error_message(message.as_str().into());
         }
-        Some(Outcome::Maintained { summary }) => {
+        Some(Outcome::Maintained { done }) => {
             ui.set_ending(Ending::Maintained);
-            ui.set_maintenance_summary(summary.as_str().into());
+            let (kind, list) = maintained(done);
+            ui.set_maintained(kind);
+            ui.set_repaired_count(list.len() as i32);
+            ui.set_repaired_list(list.join(", ").into());
         }
         Some(Outcome::Cancelled) => ui.set_ending(Ending::Cancelled),
         None => {}

@@ -6,13 +6,12 @@
 //! agreed to (the SHA-256 of the statement shown, which the caller got by showing it); a
 //! choice an administrator locked cannot be changed here.
 
-use std::sync::atomic::AtomicBool;
-
 use thiserror::Error;
 
 use crate::consent::config;
 use crate::consent::rules::{DecidedBy, Decision, KsnRecord, LogLine, Reason};
 use crate::consent::statements::Language;
+use crate::engine::control::RunControl;
 use crate::engine::executor::{self, Work};
 use crate::engine::plan::Op;
 use crate::engine::progress::Reporter;
@@ -157,7 +156,7 @@ pub fn apply(
     now: &str,
     reporter: &Reporter,
 ) -> anyhow::Result<ChangeOutcome> {
-    let cancel = AtomicBool::new(false);
+    let control = RunControl::new();
     let mut new_record = None;
     let mut current = None;
     let done = executor::maintain(
@@ -178,7 +177,7 @@ pub fn apply(
             }
         },
         reporter,
-        &cancel,
+        &control,
     )?;
     Ok(match (done, new_record) {
         (Some(_), Some(record)) => ChangeOutcome::Changed(record),

@@ -3,11 +3,11 @@
 //! made under the folder lock from what is on disk ([`crate::engine::executor::maintain`]).
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 use crate::base::paths::RelPath;
 use crate::bundle::contents::Bundle;
 use crate::consent::statements::Language;
+use crate::engine::control::RunControl;
 use crate::engine::executor;
 use crate::engine::progress::Reporter;
 use crate::maintenance::installed::InstalledProduct;
@@ -54,11 +54,17 @@ impl Task {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Done {
     Modified(ChangeOutcome),
+    /// Modify with the choice as it was: nothing was asked of the engine.
+    KsnUnchanged {
+        participate: bool,
+    },
     Repaired(Vec<(RelPath, Damage)>),
     NothingToRepair,
-    /// Uninstalled; whether the folder itself is gone.
+    /// Uninstalled; whether the folder itself is gone, and whether the config and the
+    /// consent log were kept.
     Uninstalled {
         folder_removed: bool,
+        records_kept: bool,
     },
 }
 
@@ -74,6 +80,10 @@ impl Done {
             Done::Modified(ChangeOutcome::Changed(_)) => format!(
                 "{product} no longer participates in Kaspersky Security Network. You can turn it \
                  on again at any time in Settings."
+            ),
+            Done::KsnUnchanged { participate } => format!(
+                "Kaspersky Security Network participation is {}, as it was; nothing was changed.",
+                if *participate { "on" } else { "off" }
             ),
             Done::Modified(ChangeOutcome::Unchanged(record)) => format!(
                 "Kaspersky Security Network participation was already {}; nothing changed.",
@@ -104,12 +114,14 @@ impl Done {
             }
             Done::Uninstalled {
                 folder_removed: true,
+                ..
             } => format!(
                 "{product} was removed, and its folder {} with it.",
                 dir.display()
             ),
             Done::Uninstalled {
                 folder_removed: false,
+                ..
             } => format!(
                 "{product} was removed from {}. What you added there, and the records you chose \
                  to keep, are still there.",
@@ -126,7 +138,7 @@ pub fn run(
     task: &Task,
     now: &str,
     reporter: &Reporter,
-    cancel: &AtomicBool,
+    control: &RunControl,
 ) -> anyhow::Result<Done> {
     match task {
         Task::Modify {
@@ -160,7 +172,7 @@ pub fn run(
                     )
                 },
                 reporter,
-                cancel,
+                control,
             )?;
             Ok(match done {
                 Some(_) => Done::Repaired(damaged),
@@ -178,11 +190,12 @@ pub fn run(
                     )?))
                 },
                 reporter,
-                cancel,
+                control,
             )?;
             // The folder lock and .ksn-setup go too, and the folder when nothing is left.
             let _ = crate::engine::recovery::recover(dir, &Reporter::silent());
             Ok(Done::Uninstalled {
+                records_kept: *records == Records::Keep,
                 folder_removed: !dir.exists(),
             })
         }

@@ -4,16 +4,22 @@
 
 use std::path::Path;
 
+use crate::base::ownership::Untrusted;
+use crate::base::paths::expand_home;
 use crate::bundle::contents::Bundle;
 use crate::consent::answers::Answers;
 use crate::engine::plan::{self, Problem};
 use crate::engine::target;
 use crate::wizard::machine::{LocationCheck, LocationStatus};
 
-/// Checks `dir` for installing `bundle` with `answers`.
+/// Checks `dir` (as typed: `~` is the home folder) for installing `bundle` with `answers`.
+/// The reason given is the real one, found the way the install itself would find it.
 pub fn check(dir: &str, bundle: &Bundle, answers: &Answers) -> LocationCheck {
+    let path = expand_home(dir.trim());
+    let resolved = (path != Path::new(dir)).then(|| path.display().to_string());
     let done = |status, needed, free| LocationCheck {
         dir: dir.to_string(),
+        resolved: resolved.clone(),
         status,
         needed,
         free,
@@ -21,40 +27,56 @@ pub fn check(dir: &str, bundle: &Bundle, answers: &Answers) -> LocationCheck {
     if dir.trim().is_empty() {
         return done(LocationStatus::Empty, 0, 0);
     }
-    let path = Path::new(dir);
     if !path.is_absolute() {
         return done(LocationStatus::NotAbsolute, 0, 0);
     }
-    let target = match target::inspect(path, bundle) {
+    let target = match target::inspect(&path, bundle) {
         Ok(t) => t,
-        Err(e) => return done(LocationStatus::Other(format!("{e:#}")), 0, 0),
+        Err(e) => {
+            let status = match e.downcast_ref::<Untrusted>() {
+                Some(untrusted) => LocationStatus::Untrusted {
+                    path: untrusted.path.display().to_string(),
+                    why: untrusted.why.clone(),
+                },
+                None => LocationStatus::Other(format!("{e:#}")),
+            };
+            return done(status, 0, 0);
+        }
     };
     // The licenses are accepted by the time anyone installs; the check is about the folder.
     let probe = Answers {
         accept_eula: true,
         accept_privacy_policy: true,
+        dir: Some(path.clone()),
         ..answers.clone()
     };
     let plan = match plan::plan(bundle, &probe, &target, "1970-01-01T00:00:00Z") {
         Ok(p) => p,
-        Err(e) => return done(LocationStatus::Other(e.to_string()), 0, target.free_bytes),
+        Err(e) => return done(LocationStatus::Other(e.to_string()), 0, 0),
     };
     let (needed, free) = (plan.space_needed, plan.space_free);
     let upgrade_from = target
         .previous
         .as_ref()
         .map(|p| p.receipt.product_version.clone());
-    if upgrade_from.is_none()
-        && target.missing_dirs.is_empty()
-        && !target.not_a_dir
-        && !is_empty_dir(path)
-    {
-        return done(LocationStatus::ForeignNonEmpty, needed, free);
-    }
     let status = match plan.problems.first() {
-        None => LocationStatus::Ok { upgrade_from },
+        Some(Problem::FileInTheWay(p)) => LocationStatus::FileInTheWay(p.display().to_string()),
+        Some(Problem::NotAllowed(p)) => LocationStatus::NotAllowed(p.display().to_string()),
         Some(Problem::NotADir(_)) => LocationStatus::NotADir,
+        Some(Problem::VirtualFs(_)) => LocationStatus::VirtualFs,
+        Some(Problem::ReadOnly(_)) => LocationStatus::ReadOnly,
         Some(Problem::NotWritable(_)) => LocationStatus::NotWritable,
+        _ if upgrade_from.is_none()
+            && target.missing_dirs.is_empty()
+            && !target.not_a_dir
+            && !is_empty_dir(&path) =>
+        {
+            LocationStatus::ForeignNonEmpty
+        }
+        None => LocationStatus::Ok {
+            upgrade_from,
+            creates: !target.missing_dirs.is_empty(),
+        },
         Some(Problem::NoSpace { .. }) => LocationStatus::NoSpace,
         Some(Problem::Foreign(_)) => LocationStatus::ForeignNonEmpty,
         Some(other) => LocationStatus::Other(other.to_string()),
@@ -71,7 +93,7 @@ fn is_empty_dir(path: &Path) -> bool {
 /// Whether `dir` holds an agreement to a KSN Statement version that needs new consent, so the
 /// KSN page says the Statement changed and asks again.
 pub fn needs_reconsent(bundle: &Bundle, dir: &str) -> bool {
-    let Ok(target) = target::inspect(Path::new(dir), bundle) else {
+    let Ok(target) = target::inspect(&expand_home(dir.trim()), bundle) else {
         return false;
     };
     let earlier = target

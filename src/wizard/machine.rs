@@ -5,12 +5,16 @@
 //! they call [`Wizard::press_next`], [`Wizard::press_back`], [`Wizard::press_cancel`] and the setters, and
 //! carry out the [`Action`] each returns (check a folder, make the plan, start the install,
 //! exit). The rules a user relies on live here and are unit-tested without a window:
-//! - Next on License is enabled only with both licenses accepted;
+//! - Next on License is enabled only with the EULA accepted, on Privacy only with the
+//!   Privacy Policy accepted;
 //! - the KSN box is unticked every time the KSN page is entered (consent is an act on the
 //!   page shown, never carried in), unless an administrator locked the choice;
 //! - Next on KSN is always enabled: declining never blocks;
 //! - Back keeps every other answer; Cancel before Install exits after a confirmation, Cancel
-//!   during the install asks and then rolls back.
+//!   during the install pauses it and asks, then rolls back or goes on;
+//! - in maintenance mode nothing is removed or withdrawn without a page that says so: Repair
+//!   and Uninstall go through a confirmation page (Repair, Remove), and Modify shows the
+//!   current participation, so Apply with the box as it was changes nothing.
 
 use std::path::PathBuf;
 
@@ -25,18 +29,24 @@ pub enum Page {
     /// Uninstall, as MSI's and Qt's maintenance tools offer. Not one of the install steps.
     Maintenance,
     Welcome,
+    /// The End User License Agreement, with the whole page to be read in.
     License,
+    /// The Privacy Policy, likewise: one document per page, as MSI and Inno give each.
+    Privacy,
     Ksn,
     Location,
     Ready,
+    /// Maintenance only: "Ready to repair" or "Ready to remove", with the button that does it.
+    Confirm,
     Progress,
     Finish,
 }
 
 impl Page {
-    pub const ALL: [Page; 7] = [
+    pub const ALL: [Page; 8] = [
         Page::Welcome,
         Page::License,
+        Page::Privacy,
         Page::Ksn,
         Page::Location,
         Page::Ready,
@@ -63,25 +73,51 @@ impl Page {
 /// What the folder check said about the chosen install folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LocationStatus {
-    /// Fine: a new folder, an empty one, or an earlier install of ours (`upgrade_from`).
+    /// Fine: a new folder (`creates`: Setup makes it, and any missing folder above it), an
+    /// empty one, or an earlier install of ours (`upgrade_from`).
     Ok {
         upgrade_from: Option<String>,
+        creates: bool,
     },
     Empty,
     NotAbsolute,
+    /// The path itself is a file.
     NotADir,
+    /// A file stands where a folder of the path should be (`/etc/passwd/sub`): that file.
+    FileInTheWay(String),
+    /// A folder of the path this user may not look into.
+    NotAllowed(String),
+    /// The file system is mounted read-only.
+    ReadOnly,
+    /// The file system holds no files (`/proc`, `/sys`).
+    VirtualFs,
     NotWritable,
     NoSpace,
     /// A non-empty folder that holds no install of ours.
     ForeignNonEmpty,
+    /// Another user controls the folder or one above it: which one, and why.
+    Untrusted {
+        path: String,
+        why: String,
+    },
     /// Another problem, in the engine's words.
     Other(String),
 }
 
+impl LocationStatus {
+    /// Whether the space figures mean anything for this status: only where files can be
+    /// made (the folder is fine, or only space is short).
+    pub fn space_is_real(&self) -> bool {
+        matches!(self, LocationStatus::Ok { .. } | LocationStatus::NoSpace)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocationCheck {
-    /// The folder the check was for.
+    /// The folder the check was for, as typed.
     pub dir: String,
+    /// Where that is, when it differs from what was typed (`~/ksn` is `/home/ann/ksn`).
+    pub resolved: Option<String>,
     pub status: LocationStatus,
     pub needed: u64,
     pub free: u64,
@@ -96,6 +132,41 @@ pub enum MaintenanceChoice {
     Uninstall,
 }
 
+/// The installed product's KSN participation now, as Modify shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KsnNow {
+    pub participates: bool,
+    /// Agreed to a text that is no longer installed: off until the new one is accepted.
+    pub needs_consent: bool,
+    /// When the decision was made (RFC 3339), if one was.
+    pub decided_at: Option<String>,
+    pub decided_by: Option<DecidedBy>,
+    /// The statement version the record names.
+    pub statement_version: String,
+}
+
+impl KsnNow {
+    /// The same, participating or not.
+    pub fn with_participation(self, participates: bool) -> KsnNow {
+        KsnNow {
+            participates,
+            ..self
+        }
+    }
+
+    /// Participation as the installed product's status says it is.
+    pub fn from_status(status: &crate::maintenance::installed::KsnStatus) -> KsnNow {
+        use crate::maintenance::installed::KsnState;
+        KsnNow {
+            participates: status.participate,
+            needs_consent: status.state == KsnState::NeedsConsent,
+            decided_at: status.record.decided_at.clone(),
+            decided_by: status.record.decided_by,
+            statement_version: status.record.statement_version.clone(),
+        }
+    }
+}
+
 /// The maintenance mode's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Maintenance {
@@ -103,6 +174,8 @@ pub struct Maintenance {
     pub choice: MaintenanceChoice,
     /// Uninstall keeps the config and the consent log.
     pub keep_records: bool,
+    /// Participation now, shown on the KSN page and compared with the box on Apply.
+    pub ksn_now: KsnNow,
 }
 
 /// How the install ended, for the Finish page.
@@ -112,9 +185,9 @@ pub enum Outcome {
         ksn: KsnRecord,
         dir: PathBuf,
     },
-    /// A maintenance task ended; its summary, in words.
+    /// A maintenance task ended (or, for Modify with nothing changed, was not needed).
     Maintained {
-        summary: String,
+        done: crate::maintenance::task::Done,
     },
     Failed {
         message: String,
@@ -149,6 +222,9 @@ pub struct Progress {
     /// Seconds left at the current rate, once there is a rate.
     pub seconds_left: Option<u64>,
     pub rolling_back: bool,
+    /// The files are in place and the run is writing its commit: no more time left to show,
+    /// and nothing left to cancel.
+    pub committing: bool,
 }
 
 impl Progress {
@@ -174,6 +250,7 @@ impl Progress {
             current,
             seconds_left,
             rolling_back: false,
+            committing: false,
         }
     }
 
@@ -198,7 +275,12 @@ pub enum Action {
     StartInstall,
     /// Start a maintenance task on a worker thread.
     StartMaintenance(crate::maintenance::task::Task),
-    /// Ask the running install to stop and roll back.
+    /// Hold the running install (or task) where it is, while the user is asked whether to
+    /// stop it: nothing more is copied, and nothing finishes behind the question.
+    PauseWork,
+    /// Let it go on: the user answered No.
+    ResumeWork,
+    /// Ask the running install to stop and roll back (it was paused; it goes on to roll back).
     RequestRollback,
     /// Leave with this exit status (0 done, 3 cancelled, 1 failed).
     Exit(u8),
@@ -258,6 +340,7 @@ impl Wizard {
         dir: PathBuf,
         installed_version: String,
         locked: Option<bool>,
+        ksn_now: KsnNow,
     ) -> Wizard {
         let mut wizard = Wizard::new(answers, dir);
         wizard.page = Page::Maintenance;
@@ -266,6 +349,7 @@ impl Wizard {
             installed_version,
             choice: MaintenanceChoice::Modify,
             keep_records: true,
+            ksn_now,
         });
         wizard
     }
@@ -324,11 +408,11 @@ impl Wizard {
 
     pub fn can_back(&self) -> bool {
         if self.maintenance.is_some() {
-            return self.page == Page::Ksn && !self.confirming_cancel;
+            return matches!(self.page, Page::Ksn | Page::Confirm) && !self.confirming_cancel;
         }
         matches!(
             self.page,
-            Page::License | Page::Ksn | Page::Location | Page::Ready
+            Page::License | Page::Privacy | Page::Ksn | Page::Location | Page::Ready
         ) && !self.confirming_cancel
     }
 
@@ -337,8 +421,14 @@ impl Wizard {
             return false;
         }
         match self.page {
-            Page::Maintenance | Page::Welcome | Page::Ksn | Page::Ready | Page::Finish => true,
-            Page::License => self.accept_eula && self.accept_privacy_policy,
+            Page::Maintenance
+            | Page::Welcome
+            | Page::Ksn
+            | Page::Ready
+            | Page::Confirm
+            | Page::Finish => true,
+            Page::License => self.accept_eula,
+            Page::Privacy => self.accept_privacy_policy,
             Page::Location => matches!(
                 self.location().map(|c| &c.status),
                 Some(LocationStatus::Ok { .. })
@@ -348,7 +438,10 @@ impl Wizard {
     }
 
     pub fn can_cancel(&self) -> bool {
-        !self.confirming_cancel && self.page != Page::Finish && !self.progress.rolling_back
+        !self.confirming_cancel
+            && self.page != Page::Finish
+            && !self.progress.rolling_back
+            && !self.progress.committing
     }
 
     pub fn set_language(&mut self, language: Language) {
@@ -388,10 +481,13 @@ impl Wizard {
         if let Some(maintenance) = &self.maintenance {
             let task = match (self.page, maintenance.choice) {
                 (Page::Maintenance, MaintenanceChoice::Modify) => return self.enter(Page::Ksn),
-                (Page::Maintenance, MaintenanceChoice::Repair) => {
+                // Nothing is repaired or removed from the choice itself: the next page says
+                // what will happen, and its button does it.
+                (Page::Maintenance, _) => return self.enter(Page::Confirm),
+                (Page::Confirm, MaintenanceChoice::Repair) => {
                     crate::maintenance::task::Task::Repair
                 }
-                (Page::Maintenance, MaintenanceChoice::Uninstall) => {
+                (Page::Confirm, MaintenanceChoice::Uninstall) => {
                     crate::maintenance::task::Task::Uninstall {
                         records: if maintenance.keep_records {
                             crate::maintenance::uninstall::Records::Keep
@@ -402,11 +498,25 @@ impl Wizard {
                 }
                 // The box as left on the page is the decision: ticked agrees to the statement
                 // shown there, unticked withdraws. The front end adds the shown text's hash.
-                (Page::Ksn, _) => crate::maintenance::task::Task::Modify {
-                    participate: self.ksn_locked.unwrap_or(self.ksn_agree),
-                    language: self.language,
-                    shown_sha256: None,
-                },
+                // The box started as participation is now, so Apply with it as it was (or a
+                // locked choice) changes nothing and writes nothing.
+                (Page::Ksn, _) => {
+                    let participate = self.ksn_locked.unwrap_or(self.ksn_agree);
+                    let now = maintenance.ksn_now.participates;
+                    if participate == now {
+                        let record_unchanged =
+                            crate::maintenance::task::Done::KsnUnchanged { participate: now };
+                        self.finish(Outcome::Maintained {
+                            done: record_unchanged,
+                        });
+                        return Action::None;
+                    }
+                    crate::maintenance::task::Task::Modify {
+                        participate,
+                        language: self.language,
+                        shown_sha256: None,
+                    }
+                }
                 _ => return self.press_next_install(),
             };
             self.page = Page::Progress;
@@ -447,13 +557,18 @@ impl Wizard {
         self.enter(self.page.before())
     }
 
-    /// Cancel (or Escape): asks first everywhere but on the Finish page.
+    /// Cancel (or Escape): asks first everywhere but on the Finish page. During the install
+    /// the work is held while the question is open.
     pub fn press_cancel(&mut self) -> Action {
         if !self.can_cancel() {
             return Action::None;
         }
         self.confirming_cancel = true;
-        Action::None
+        if self.page == Page::Progress {
+            Action::PauseWork
+        } else {
+            Action::None
+        }
     }
 
     /// The answer to "Cancel setup?".
@@ -463,6 +578,7 @@ impl Wizard {
         }
         self.confirming_cancel = false;
         match (yes, self.page) {
+            (false, Page::Progress) => Action::ResumeWork,
             (false, _) => Action::None,
             (true, Page::Progress) => {
                 self.progress.rolling_back = true;
@@ -494,14 +610,18 @@ impl Wizard {
                 ));
             }
             Event::Phase(Phase::RollingBack) => self.progress.rolling_back = true,
+            // Past this point the run finishes: there is nothing left to cancel.
+            Event::Phase(Phase::Committing) => self.progress.committing = true,
             _ => {}
         }
     }
 
     pub fn set_progress(&mut self, progress: Progress) {
         let rolling_back = self.progress.rolling_back || progress.rolling_back;
+        let committing = self.progress.committing || progress.committing;
         self.progress = Progress {
             rolling_back,
+            committing,
             ..progress
         };
     }
@@ -518,8 +638,15 @@ impl Wizard {
         self.page = page;
         match page {
             Page::Ksn => {
-                // Never carried in: the user ticks it on this page, or an administrator locked it.
-                self.ksn_agree = self.ksn_locked.unwrap_or(false);
+                // Never carried in: the user ticks it on this page, or an administrator locked
+                // it. In maintenance the box shows participation as it is now, so nothing
+                // changes unless the user changes it; with a new Statement to accept, it is
+                // unticked.
+                let now = self
+                    .maintenance
+                    .as_ref()
+                    .is_some_and(|m| m.ksn_now.participates);
+                self.ksn_agree = self.ksn_locked.unwrap_or(now);
                 Action::None
             }
             Page::Location => Action::CheckLocation(self.dir.clone()),
@@ -537,7 +664,7 @@ impl Wizard {
         let unchanged_preset =
             self.licenses_preset && self.accept_eula && self.accept_privacy_policy;
         Answers {
-            dir: Some(PathBuf::from(&self.dir)),
+            dir: Some(crate::base::paths::expand_home(&self.dir)),
             accept_eula: self.accept_eula,
             accept_privacy_policy: self.accept_privacy_policy,
             decided_by: if unchanged_preset {
@@ -604,19 +731,38 @@ mod tests {
         let dir = w.dir().to_string();
         w.set_location_check(LocationCheck {
             dir,
-            status: LocationStatus::Ok { upgrade_from: None },
+            resolved: None,
+            status: LocationStatus::Ok {
+                upgrade_from: None,
+                creates: false,
+            },
             needed: 1,
             free: 2,
         });
     }
 
     fn maintenance_wizard(locked: Option<bool>) -> Wizard {
+        maintenance_wizard_now(locked, KsnNow::default())
+    }
+
+    fn maintenance_wizard_now(locked: Option<bool>, now: KsnNow) -> Wizard {
         Wizard::for_installed(
             &Answers::merge(None, &Default::default()),
             PathBuf::from("/opt/x"),
             "1.0.0".into(),
             locked,
+            now,
         )
+    }
+
+    fn participating() -> KsnNow {
+        KsnNow {
+            participates: true,
+            decided_at: Some("2026-11-01T10:00:00Z".into()),
+            decided_by: Some(DecidedBy::User),
+            statement_version: "1.1".into(),
+            ..KsnNow::default()
+        }
     }
 
     #[test]
@@ -638,21 +784,78 @@ mod tests {
         }
         assert_eq!(w.page(), Page::Progress);
         w.finish(Outcome::Maintained {
-            summary: "done".into(),
+            done: crate::maintenance::task::Done::NothingToRepair,
         });
         assert_eq!(w.press_next(), Action::Exit(0));
     }
 
     #[test]
-    fn maintenance_repair_and_uninstall_start_at_once() {
+    fn modify_shows_participation_as_it_is_and_apply_unchanged_changes_nothing() {
+        use crate::maintenance::task::{Done, Task};
+        let mut w = maintenance_wizard_now(None, participating());
+        w.press_next();
+        assert_eq!(w.page(), Page::Ksn);
+        assert!(
+            w.ksn_agree(),
+            "the box shows that the product takes part now"
+        );
+        // Apply with the box as it was: no task, nothing written, and the page says so.
+        assert_eq!(w.press_next(), Action::None);
+        assert_eq!(w.page(), Page::Finish);
+        assert_eq!(
+            w.outcome(),
+            Some(&Outcome::Maintained {
+                done: Done::KsnUnchanged { participate: true }
+            })
+        );
+        // Unticking it is the withdrawal.
+        let mut w = maintenance_wizard_now(None, participating());
+        w.press_next();
+        w.set_ksn_agree(false);
+        match w.press_next() {
+            Action::StartMaintenance(Task::Modify { participate, .. }) => assert!(!participate),
+            other => panic!("{other:?}"),
+        }
+        // A Statement that needs new consent: off until ticked on this page.
+        let mut w = maintenance_wizard_now(
+            None,
+            KsnNow {
+                needs_consent: true,
+                ..participating()
+            }
+            .with_participation(false),
+        );
+        w.press_next();
+        assert!(!w.ksn_agree());
+    }
+
+    #[test]
+    fn repair_and_uninstall_wait_for_their_confirmation_page() {
         use crate::maintenance::task::Task;
         use crate::maintenance::uninstall::Records;
         let mut w = maintenance_wizard(None);
         w.set_maintenance_choice(MaintenanceChoice::Repair);
+        assert_eq!(
+            w.press_next(),
+            Action::None,
+            "nothing starts from the choice"
+        );
+        assert_eq!(w.page(), Page::Confirm);
         assert_eq!(w.press_next(), Action::StartMaintenance(Task::Repair));
+
         let mut w = maintenance_wizard(None);
         w.set_maintenance_choice(MaintenanceChoice::Uninstall);
         w.set_keep_records(false);
+        assert_eq!(w.press_next(), Action::None);
+        assert_eq!(w.page(), Page::Confirm);
+        assert!(w.can_back());
+        w.press_back();
+        assert_eq!(
+            w.page(),
+            Page::Maintenance,
+            "Back from Remove removes nothing"
+        );
+        w.press_next();
         assert_eq!(
             w.press_next(),
             Action::StartMaintenance(Task::Uninstall {
@@ -662,8 +865,35 @@ mod tests {
     }
 
     #[test]
+    fn cancel_during_the_work_holds_it_until_answered() {
+        let mut w = wizard();
+        to_ksn(&mut w);
+        w.press_next();
+        ok_location(&mut w);
+        w.press_next();
+        assert_eq!(w.press_next(), Action::StartInstall);
+        assert_eq!(w.press_cancel(), Action::PauseWork);
+        assert!(w.confirming_cancel());
+        assert_eq!(w.confirm_cancel(false), Action::ResumeWork);
+        assert_eq!(w.press_cancel(), Action::PauseWork);
+        assert_eq!(w.confirm_cancel(true), Action::RequestRollback);
+        // Once the run commits there is nothing left to cancel.
+        let mut w = wizard();
+        to_ksn(&mut w);
+        w.press_next();
+        ok_location(&mut w);
+        w.press_next();
+        w.press_next();
+        w.record_event(&Event::Phase(Phase::Committing), std::time::Duration::ZERO);
+        assert!(!w.can_cancel());
+        assert_eq!(w.press_cancel(), Action::None);
+    }
+
+    #[test]
     fn maintenance_keeps_a_locked_choice() {
         use crate::maintenance::task::Task;
+        // The lock decides whatever the box says; with the product already as locked, Apply
+        // changes nothing.
         let mut w = maintenance_wizard(Some(true));
         w.press_next();
         w.set_ksn_agree(false);
@@ -671,26 +901,34 @@ mod tests {
             Action::StartMaintenance(Task::Modify { participate, .. }) => assert!(participate),
             other => panic!("{other:?}"),
         }
+        let mut w = maintenance_wizard_now(Some(true), participating());
+        w.press_next();
+        assert_eq!(w.press_next(), Action::None);
+        assert_eq!(w.page(), Page::Finish);
     }
 
     fn to_ksn(w: &mut Wizard) {
         w.press_next();
         w.set_accept_eula(true);
+        w.press_next();
         w.set_accept_privacy_policy(true);
         w.press_next();
         assert_eq!(w.page(), Page::Ksn);
     }
 
     #[test]
-    fn license_next_needs_both_acceptances() {
+    fn each_document_needs_its_acceptance_on_its_page() {
         let mut w = wizard();
         w.press_next();
         assert_eq!(w.page(), Page::License);
         assert!(!w.can_next());
-        w.set_accept_eula(true);
-        assert!(!w.can_next());
         assert_eq!(w.press_next(), Action::None);
         assert_eq!(w.page(), Page::License);
+        w.set_accept_eula(true);
+        assert!(w.can_next());
+        w.press_next();
+        assert_eq!(w.page(), Page::Privacy);
+        assert!(!w.can_next());
         w.set_accept_privacy_policy(true);
         assert!(w.can_next());
     }
@@ -723,6 +961,8 @@ mod tests {
         w.press_next();
         w.press_back();
         w.press_back();
+        assert_eq!(w.page(), Page::Privacy);
+        w.press_back();
         assert_eq!(w.page(), Page::License);
         assert!(w.accept_eula() && w.accept_privacy_policy());
         assert_eq!(w.dir(), "/tmp/elsewhere");
@@ -744,6 +984,7 @@ mod tests {
         assert!(!w.can_next(), "a check of another folder does not count");
         w.set_location_check(LocationCheck {
             dir: "/elsewhere".into(),
+            resolved: None,
             status: LocationStatus::ForeignNonEmpty,
             needed: 1,
             free: 2,

@@ -323,3 +323,34 @@ pub fn assert_no_leftovers(dir: &Path) {
         assert!(!path.ends_with(".ksn-tmp"), "temp file left: {path}");
     }
 }
+
+/// A tmpfs mounted at `dir` with `options` (`ro`, `size=1m`), unmounted when dropped. Mounting
+/// needs root: without it the test fails here, saying so, instead of passing untested.
+pub struct Mount {
+    dir: PathBuf,
+}
+
+impl Mount {
+    pub fn tmpfs(dir: &Path, options: &[&str]) -> Mount {
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &options.join(","), "tmpfs"])
+            .arg(dir)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "cannot mount a tmpfs at {} (this test needs root, as CI has): {}",
+            dir.display(),
+            show(&out)
+        );
+        Mount {
+            dir: dir.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
