@@ -32,33 +32,39 @@ pub fn has_display() -> bool {
 }
 
 /// Names this process's windows for the desktop (the Wayland app id and the X11 `WM_CLASS`),
-/// so docks and window lists tell the setup from the settings. Must run before the window is
-/// made; a backend that cannot do it (the headless one) is fine with that.
+/// so docks and window lists tell the setup from the settings. Must run once the platform
+/// exists (after the first component is made) and before the window is shown, when the
+/// backend makes the real window.
 pub fn set_app_id(id: &str) {
     let _ = slint::set_xdg_app_id(id);
 }
 
 /// Once the window is on a screen, makes it fit: no larger than 90% of the screen it opened
-/// on, whatever the scale (a 780×580 window at 2× is larger than a 1280×1024 screen).
+/// on, whatever the scale (a 780×580 window at 2× is larger than a 1280×1024 screen). The
+/// real window exists only once the event loop runs, so this waits for it there; a backend
+/// without winit windows (the headless one) has no screen to fit.
 pub fn fit_to_screen<C: slint::ComponentHandle + 'static>(component: &C) {
+    use slint::winit_030::WinitWindowAccessor as _;
     let weak = component.as_weak();
-    slint::Timer::single_shot(std::time::Duration::ZERO, move || {
-        use slint::winit_030::WinitWindowAccessor as _;
+    let _ = slint::spawn_local(async move {
         let Some(component) = weak.upgrade() else {
             return;
         };
-        let window = component.window();
-        let fitted = window.with_winit_window(|w| {
-            let monitor = w.current_monitor()?;
-            let scale = w.scale_factor();
-            let screen = monitor.size().to_logical::<f64>(scale);
-            let size = w.inner_size().to_logical::<f64>(scale);
-            let width = size.width.min(screen.width * 0.9);
-            let height = size.height.min(screen.height * 0.9);
-            (width < size.width || height < size.height).then_some((width, height))
-        });
-        if let Some(Some((width, height))) = fitted {
-            window.set_size(slint::LogicalSize::new(width as f32, height as f32));
+        let Ok(winit) = component.window().winit_window().await else {
+            return;
+        };
+        let Some(monitor) = winit.current_monitor() else {
+            return;
+        };
+        let scale = winit.scale_factor();
+        let screen = monitor.size().to_logical::<f64>(scale);
+        let size = winit.inner_size().to_logical::<f64>(scale);
+        let width = size.width.min(screen.width * 0.9);
+        let height = size.height.min(screen.height * 0.9);
+        if width < size.width || height < size.height {
+            component
+                .window()
+                .set_size(slint::LogicalSize::new(width as f32, height as f32));
         }
     });
 }

@@ -237,6 +237,7 @@ pub fn build(dir: &Path) -> anyhow::Result<SettingsWindow> {
 fn build_for(installed: &InstalledProduct) -> Result<SettingsWindow, slint::PlatformError> {
     let facts = KsnFacts::read(installed);
     let window = SettingsWindow::new()?;
+    crate::gui::set_app_id("ksn-demo-security-settings");
     // After the window: the translations are loaded with the first component.
     crate::gui::select_language(facts.language);
     let controller = Rc::new(Controller {
@@ -259,7 +260,6 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitStatus> {
             dir,
         ));
     }
-    crate::gui::set_app_id("ksn-demo-security-settings");
     let window = build_for(&installed)
         .map_err(|e| no_window(&format!("the window could not be opened ({e})"), dir))?;
     crate::gui::fit_to_screen(&window);

@@ -103,6 +103,7 @@ pub fn build(
     options: GuiOptions,
 ) -> Result<(SetupWindow, Rc<Controller>), slint::PlatformError> {
     let window = SetupWindow::new()?;
+    crate::gui::set_app_id("ksn-demo-security-setup");
     let controller = Rc::new(Controller {
         wizard: RefCell::new(wizard),
         bundle: Arc::new(bundle),
@@ -134,7 +135,6 @@ pub fn run(
     wizard: Wizard,
     options: GuiOptions,
 ) -> Result<u8, slint::PlatformError> {
-    crate::gui::set_app_id("ksn-demo-security-setup");
     let (window, controller) = build(bundle, wizard, options)?;
     crate::gui::fit_to_screen(&window);
     window.run()?;
@@ -677,7 +677,6 @@ fn sync(window: &SetupWindow, controller: &Controller) {
 
     let progress = wizard.progress();
     ui.set_progress(progress.fraction());
-    ui.set_progress_percent((progress.fraction() * 100.0).floor() as i32);
     ui.set_progress_started(progress.files_total > 0);
     ui.set_committing(progress.committing);
     ui.set_progress_file(progress.current.as_str().into());
