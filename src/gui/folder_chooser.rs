@@ -21,7 +21,10 @@ pub type Chosen = Result<Option<PathBuf>, String>;
 pub fn choose_folder(title: &str) -> Chosen {
     let connection = zbus::blocking::Connection::session()
         .map_err(|e| format!("there is no desktop session bus ({e})"))?;
-    let token = format!("ksn_setup_{}", std::process::id());
+    // A token of its own for each request: the request object's path is made from it.
+    static REQUESTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let serial = REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let token = format!("ksn_setup_{}_{serial}", std::process::id());
     let sender = connection
         .unique_name()
         .ok_or("the session bus gave no name")?
