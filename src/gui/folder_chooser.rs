@@ -17,8 +17,9 @@ use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 /// chooser could be shown.
 pub type Chosen = Result<Option<PathBuf>, String>;
 
-/// Asks the desktop for a folder.
-pub fn choose_folder(title: &str) -> Chosen {
+/// Asks the desktop for a folder, in a dialog over `parent` (the portal's window identifier,
+/// `x11:XID`, or empty when there is none to give).
+pub fn choose_folder(title: &str, parent: &str) -> Chosen {
     let connection = zbus::blocking::Connection::session()
         .map_err(|e| format!("there is no desktop session bus ({e})"))?;
     // A token of its own for each request: the request object's path is made from it.
@@ -52,7 +53,7 @@ pub fn choose_folder(title: &str) -> Chosen {
     options.insert("directory", Value::from(true));
     options.insert("modal", Value::from(true));
     let _handle: OwnedObjectPath = chooser
-        .call("OpenFile", &("", title, options))
+        .call("OpenFile", &(parent, title, options))
         .map_err(|e| format!("no folder chooser answered ({e})"))?;
     let message = responses
         .next()
@@ -71,6 +72,21 @@ pub fn choose_folder(title: &str) -> Chosen {
         .and_then(|v| Vec::<String>::try_from(v.try_clone().ok()?).ok())
         .unwrap_or_default();
     Ok(uris.first().and_then(|uri| path_of_uri(uri)))
+}
+
+/// The portal's identifier of a window (`x11:` and its XID in hex), so the desktop shows its
+/// dialog over it, modal. Wayland windows need an exported handle (xdg-foreign) and go
+/// without, as do windows of other backends.
+pub fn parent_of(window: &slint::Window) -> String {
+    use slint::winit_030::WinitWindowAccessor as _;
+    use slint::winit_030::winit::raw_window_handle::{HasWindowHandle as _, RawWindowHandle};
+    window
+        .with_winit_window(|w| match w.window_handle().map(|h| h.as_raw()) {
+            Ok(RawWindowHandle::Xlib(x)) => format!("x11:{:x}", x.window),
+            Ok(RawWindowHandle::Xcb(x)) => format!("x11:{:x}", x.window.get()),
+            _ => String::new(),
+        })
+        .unwrap_or_default()
 }
 
 /// The local path of a `file://` URI, percent-decoded.

@@ -217,9 +217,11 @@ fn connect(window: &SetupWindow, controller: &Rc<Controller>) {
     });
 
     let c = Rc::downgrade(controller);
+    let w = window.as_weak();
     adapter.on_browse(move |title| {
-        if let Some(c) = c.upgrade() {
-            start_browse(&c, title.to_string());
+        if let (Some(c), Some(w)) = (c.upgrade(), w.upgrade()) {
+            let parent = crate::gui::folder_chooser::parent_of(w.window());
+            start_browse(&c, title.to_string(), parent);
         }
     });
 
@@ -309,13 +311,13 @@ fn perform(controller: &Rc<Controller>, action: Action) {
 
 /// Opens the desktop's folder chooser on a thread of its own (the dialog is the desktop's;
 /// the window keeps painting) and takes its answer into the folder field when it comes.
-fn start_browse(controller: &Rc<Controller>, title: String) {
+fn start_browse(controller: &Rc<Controller>, title: String, parent: String) {
     if controller.browse.borrow().is_some() {
         return;
     }
     let (sender, answer) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = sender.send(crate::gui::folder_chooser::choose_folder(&title));
+        let _ = sender.send(crate::gui::folder_chooser::choose_folder(&title, &parent));
     });
     *controller.browse.borrow_mut() = Some(answer);
     let weak = Rc::downgrade(controller);
