@@ -63,12 +63,15 @@ struct Shown {
 
 /// Waits for a window whose `WM_CLASS` class is `class`, and returns how it is shown once
 /// its size has settled (the fit to the screen comes right after the first map).
-fn wait_for_window(x: &Xvfb, program: &mut Child, class: &str) -> Shown {
+fn wait_for_window(x: &Xvfb, program: &mut Child, class: &str, errors: &Path) -> Shown {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut last: Option<(Shown, Instant)> = None;
     loop {
         if let Some(status) = program.try_wait().unwrap() {
-            panic!("the program ended ({status}) before its window {class:?} was shown");
+            panic!(
+                "the program ended ({status}) before its window {class:?} was shown:\n{}",
+                std::fs::read_to_string(errors).unwrap_or_default()
+            );
         }
         let tree = Command::new("xwininfo")
             .args(["-root", "-tree", "-display", &x.display])
@@ -131,14 +134,15 @@ fn icon_of(x: &Xvfb, window: &Shown) -> String {
         .to_string()
 }
 
-fn on_display(cmd: &mut Command, x: &Xvfb) {
+/// Runs `cmd` on `x`'s screen at 2× scale, its error output to `errors`.
+fn on_display(cmd: &mut Command, x: &Xvfb, errors: &Path) {
     cmd.env("DISPLAY", &x.display)
         .env_remove("WAYLAND_DISPLAY")
         .env("SLINT_SCALE_FACTOR", "2")
         .env("SLINT_BACKEND", "winit")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(std::fs::File::create(errors).unwrap());
 }
 
 fn stop(mut program: Child) {
@@ -156,9 +160,10 @@ fn the_setup_window_names_itself_and_fits_the_screen_at_double_scale() {
         .arg(&dir)
         .arg("--log")
         .arg(tmp.path().join("setup.log"));
-    on_display(&mut cmd, &x);
+    let errors = tmp.path().join("errors.txt");
+    on_display(&mut cmd, &x, &errors);
     let mut program = cmd.spawn().unwrap();
-    let shown = wait_for_window(&x, &mut program, "ksn-demo-security-setup");
+    let shown = wait_for_window(&x, &mut program, "ksn-demo-security-setup", &errors);
     let icon = icon_of(&x, &shown);
     stop(program);
     assert!(icon.starts_with("Icon (48 x 48)"), "{icon}");
@@ -184,9 +189,10 @@ fn the_settings_window_has_a_class_of_its_own_and_fits_the_screen() {
     assert!(Path::new(&launcher).exists());
     let mut cmd = Command::new(&launcher);
     cmd.env("LANG", "C.UTF-8");
-    on_display(&mut cmd, &x);
+    let errors = tmp.path().join("errors.txt");
+    on_display(&mut cmd, &x, &errors);
     let mut program = cmd.spawn().unwrap();
-    let shown = wait_for_window(&x, &mut program, "ksn-demo-security-settings");
+    let shown = wait_for_window(&x, &mut program, "ksn-demo-security-settings", &errors);
     let icon = icon_of(&x, &shown);
     stop(program);
     assert!(icon.starts_with("Icon (48 x 48)"), "{icon}");
