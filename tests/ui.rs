@@ -524,6 +524,13 @@ fn modify_shows_participation_now_and_changes_only_what_the_box_changes() {
     let dir = tmp.path().join("product");
     assert_ok(&install(&dir, &["--ksn", "agree"]));
     let log = tmp.path().join("setup.log");
+    let records = |dir: &Path| {
+        (
+            std::fs::read(dir.join("etc/product.toml")).unwrap(),
+            std::fs::read(dir.join("etc/consent-log.jsonl")).unwrap(),
+        )
+    };
+    let before = records(&dir);
 
     // Modify is preselected; Enter goes to the KSN page, which says KSN is on and shows the
     // box ticked as it is.
@@ -549,6 +556,10 @@ fn modify_shows_participation_now_and_changes_only_what_the_box_changes() {
     );
     assert_eq!(consent_lines(&dir).len(), 1, "no new decision was recorded");
     assert_eq!(s.ksn()["decision"].as_str(), Some("agreed"));
+    assert!(
+        before == records(&dir),
+        "the config and the log are byte for byte as they were"
+    );
     drop(s);
 
     // Unticking the box and Apply withdraws: one step.
