@@ -44,6 +44,8 @@ impl Session {
             .env_remove("LC_MESSAGES")
             .env("LANG", "C.UTF-8")
             .env("TERM", "xterm")
+            .env("XDG_DATA_HOME", support::fresh_menu_dir())
+            .env("XDG_DATA_DIRS", support::fresh_menu_dir())
             .envs(env.iter().copied())
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))

@@ -50,6 +50,18 @@ fn ksn(args: &[&str]) -> Command {
     cmd
 }
 
+/// A menu folder for this test process, never this machine's /usr/local/share. (Installs of
+/// a bare payload folder add no menu entries; this keeps the tests hermetic if they did.)
+fn menu_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir =
+            std::env::temp_dir().join(format!("ksn-setup-durability-menus-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("make the test menu folder");
+        dir
+    })
+}
+
 fn install_cmd(payload: &Path, target: &Path) -> Command {
     let mut cmd = ksn(&[
         "install",
@@ -60,6 +72,8 @@ fn install_cmd(payload: &Path, target: &Path) -> Command {
         "decline",
     ]);
     cmd.arg("--payload").arg(payload).arg("--dir").arg(target);
+    cmd.env("XDG_DATA_HOME", menu_dir())
+        .env("XDG_DATA_DIRS", menu_dir());
     cmd
 }
 

@@ -46,7 +46,10 @@ fn run_installer(installer: &Path, args: &[&str]) -> Output {
     // of its write descriptor for a moment: exec then fails with ETXTBSY. Try again.
     for _ in 0..50 {
         let mut cmd = Command::new(installer);
+        let menus = fresh_menu_dir();
         cmd.args(args)
+            .env("XDG_DATA_HOME", &menus)
+            .env("XDG_DATA_DIRS", &menus)
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
             .env_remove("KSN_SETUP_FAULT")

@@ -8,7 +8,7 @@ mod support;
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use support::*;
@@ -123,7 +123,7 @@ fn a_failure_or_a_kill_while_streaming_leaves_the_folder_as_it_was() {
             "kill@{point} kills: {}",
             show(&out)
         );
-        let out = Command::new(bin())
+        let out = ksn_setup()
             .args(["recover", "--dir"])
             .arg(&dest)
             .output()

@@ -14,7 +14,7 @@ use crate::base::layout;
 use crate::base::time::now_rfc3339;
 use crate::bundle::contents::Bundle;
 use crate::bundle::signing;
-use crate::consent::answers::{self, Answers, AnswersFile, Overrides};
+use crate::consent::answers::{Answers, AnswersFile, Overrides, Scope};
 use crate::consent::statements::Language;
 use crate::console::progress::Console;
 use crate::engine::control::RunControl;
@@ -31,11 +31,36 @@ pub(super) enum KsnArg {
     Decline,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum ScopeArg {
+    /// Only for me.
+    User,
+    /// For all users of this computer.
+    System,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(value: ScopeArg) -> Scope {
+        match value {
+            ScopeArg::User => Scope::User,
+            ScopeArg::System => Scope::System,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub(super) struct InstallArgs {
     /// Install without asking: everything comes from the answers file and the flags.
     #[arg(long)]
     pub(super) unattended: bool,
+    /// For whom: `user` (only for me: ~/.local/share/ksn-demo, entries in my menu) or
+    /// `system` (for all users: /opt/ksn-demo, entries in every user's menu; needs root)
+    /// [default: system as root, user otherwise].
+    #[arg(long, value_enum, value_name = "SCOPE")]
+    pub(super) scope: Option<ScopeArg>,
+    /// Add no menu entries and no icon for the desktop.
+    #[arg(long)]
+    pub(super) no_menu_entries: bool,
     /// Answers file (TOML) with preset answers; flags override it.
     #[arg(long, value_name = "FILE")]
     pub(super) answers: Option<PathBuf>,
@@ -87,6 +112,8 @@ pub(super) struct RecoverArgs {
 pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
     let InstallArgs {
         unattended,
+        scope,
+        no_menu_entries,
         answers,
         dir,
         accept_eula,
@@ -133,6 +160,8 @@ pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         accept_privacy_policy,
         ksn: ksn.map(|k| matches!(k, KsnArg::Agree)),
         language: lang.map(Language::from),
+        scope: scope.map(Scope::from),
+        menu_entries: no_menu_entries.then_some(false),
     };
     // An answers file the caller passes is theirs to override; the answers packed into an
     // installer are the administrator's, and a locked choice there binds whoever runs it.
@@ -149,16 +178,16 @@ pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         ))
         .into());
     }
-    let answers = Answers::merge(file.as_ref(), &overrides);
-    let dir = answers.dir.clone().unwrap_or_else(answers::default_dir);
+    let answers = Answers::merge(file.as_ref(), &overrides).with_menu_dir_from_env();
+    let dir = answers.install_dir();
     let silent = answers.mode == crate::consent::answers::UiMode::Silent;
     if !unattended && !dry_run && !silent {
-        return run_wizard(bundle, &answers, dir, log, save_answers);
+        return run_wizard(bundle, &answers, dir, log, save_answers, None);
     }
 
     let console = Console::start(log.as_deref(), std::io::stderr().is_terminal())?;
     let reporter = console.reporter();
-    let target = target::inspect(&dir, &bundle)?;
+    let target = target::inspect(&dir, &bundle, answers.menu_dir.as_deref())?;
     let plan =
         plan::plan(&bundle, &answers, &target, &now_rfc3339()).map_err(|e| BadInput(e.into()))?;
     if dry_run {
@@ -202,13 +231,15 @@ pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// The interactive install: the Slint window where there is a display, the console wizard
-/// on a terminal otherwise.
-fn run_wizard(
+/// on a terminal otherwise. `choice`: on an installed product, the maintenance choice to
+/// start on (the menu's "Uninstall" entry starts on Uninstall).
+pub(super) fn run_wizard(
     bundle: Bundle,
     answers: &Answers,
     dir: PathBuf,
     log: Option<PathBuf>,
     save_answers: Option<PathBuf>,
+    choice: Option<crate::wizard::machine::MaintenanceChoice>,
 ) -> anyhow::Result<ExitStatus> {
     // The same product and version already in the folder: maintenance mode (Modify, Repair,
     // Uninstall), as running an MSI again offers. Another version is an upgrade.
@@ -222,16 +253,35 @@ fn run_wizard(
                 && record.decided_by == Some(crate::consent::rules::DecidedBy::Administrator))
             .then_some(record.participate);
             let status = installed.ksn_status(answers.language());
-            Wizard::for_installed(
+            let mut wizard = Wizard::for_installed(
                 answers,
                 dir,
                 installed.receipt.product_version.clone(),
                 locked,
                 KsnNow::from_status(&status),
-            )
+            );
+            if let Some(choice) = choice {
+                wizard.set_maintenance_choice(choice);
+            }
+            wizard
         }
+        Ok(installed) if choice.is_some() => {
+            return Err(BadInput(anyhow::anyhow!(
+                "\"{}\" holds {} {}, and this program is the setup of {} {}; run `{} uninstall --dir \"{}\"` from the product's own lib/ksn-setup/ksn-setup",
+                dir.display(),
+                installed.receipt.product_name,
+                installed.receipt.product_version,
+                bundle.product.name,
+                bundle.product.version,
+                std::env::args().next().unwrap_or_else(|| "ksn-setup".into()),
+                dir.display()
+            ))
+            .into());
+        }
+        Err(e) if choice.is_some() => return Err(e),
         _ => Wizard::new(answers, dir),
-    };
+    }
+    .with_menu_dirs(crate::wizard::machine::MenuDirs::from_env());
     let log = match log {
         Some(path) => path,
         // Without a folder of its own to log to, the wizard goes on without a log.

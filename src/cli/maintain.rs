@@ -14,9 +14,26 @@ use crate::console::progress::Console;
 use crate::engine::control::RunControl;
 use crate::maintenance::task::{Done, Task};
 
+#[derive(Debug, Clone, Args)]
+pub(super) struct SettingsArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// The page to open on: `ksn` (Security settings → Kaspersky Security Network, the
+    /// settings window's one page so far, and the default).
+    #[arg(long, value_enum, value_name = "PAGE")]
+    page: Option<SettingsPage>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(super) enum SettingsPage {
+    /// Security settings → Kaspersky Security Network.
+    Ksn,
+}
+
 /// Opens the settings window of the product in the folder.
-pub(super) fn run_settings(args: DirArgs) -> anyhow::Result<ExitStatus> {
-    crate::gui::settings_window::run(&dir_of(&args))
+pub(super) fn run_settings(args: SettingsArgs) -> anyhow::Result<ExitStatus> {
+    let SettingsPage::Ksn = args.page.unwrap_or(SettingsPage::Ksn);
+    crate::gui::settings_window::run(&dir_of(&args.dir))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -42,6 +59,10 @@ pub(super) struct UninstallArgs {
     /// your choices, and a reinstall finds your settings).
     #[arg(long)]
     remove_config: bool,
+    /// Open the setup window on its Uninstall choice (the menu's "Uninstall" entry), to
+    /// confirm there, instead of removing at once.
+    #[arg(long, conflicts_with = "remove_config")]
+    wizard: bool,
 }
 
 pub(super) fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
@@ -100,6 +121,18 @@ pub(super) fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
     use crate::maintenance::installed::InstalledProduct;
     use crate::maintenance::uninstall::Records;
     let dir = dir_of(&args.dir);
+    if args.wizard {
+        let bundle = bundle_to_install(None, None, None, None)?;
+        let answers = crate::consent::answers::Answers::merge(None, &Default::default());
+        return super::install::run_wizard(
+            bundle,
+            &answers,
+            dir,
+            None,
+            None,
+            Some(crate::wizard::machine::MaintenanceChoice::Uninstall),
+        );
+    }
     let records = if args.remove_config {
         Records::Remove
     } else {

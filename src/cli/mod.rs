@@ -21,10 +21,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::base::error::{self, ExitStatus};
-use common::DirArgs;
 use install::{InstallArgs, RecoverArgs};
 use ksn::{KsnAction, KsnArgs};
-use maintain::{RepairArgs, UninstallArgs};
+use maintain::{RepairArgs, SettingsArgs, UninstallArgs};
 use pack::{InspectArgs, KeygenArgs, PackArgs, VerifyArgs};
 
 /// Installs KSN Demo Security and records your Kaspersky Security Network choice.
@@ -57,7 +56,7 @@ enum Command {
     /// Kaspersky Security Network participation of an installed product: status, agree, decline.
     Ksn(KsnArgs),
     /// Open the product's settings window (Security settings → Kaspersky Security Network).
-    Settings(DirArgs),
+    Settings(SettingsArgs),
     /// Check every installed file against the receipt and restore missing or changed ones.
     Repair(RepairArgs),
     /// Remove exactly what was installed, and the folders left empty.

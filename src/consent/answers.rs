@@ -40,6 +40,86 @@ pub struct AnswersFile {
 #[serde(deny_unknown_fields)]
 pub struct InstallSection {
     pub dir: Option<Spanned<PathBuf>>,
+    /// "user" or "system"; absent means the default for whoever runs it.
+    pub scope: Option<Scope>,
+    /// Menu entries and the icon for the desktop (default true).
+    pub menu_entries: Option<bool>,
+}
+
+/// Who the product is installed for, as Inno Setup's and MSI's "for me / for all users".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Only for me: in my home folder, entries in my own menu; no administrator needed.
+    User,
+    /// For all users of this computer: `/opt`, entries in every user's menu; needs root.
+    System,
+}
+
+impl Scope {
+    /// The default for whoever runs ksn-setup: root installs for everyone, a user for themself.
+    pub fn for_this_user() -> Scope {
+        if rustix::process::geteuid().is_root() {
+            Scope::System
+        } else {
+            Scope::User
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::User => "user",
+            Scope::System => "system",
+        }
+    }
+
+    /// The default install folder of the scope: `/opt/ksn-demo`, or `ksn-demo` in the user's
+    /// data folder (`$XDG_DATA_HOME`, else `~/.local/share`).
+    pub fn default_dir(self) -> PathBuf {
+        match self {
+            Scope::System => PathBuf::from("/opt/ksn-demo"),
+            Scope::User => data_home()
+                .unwrap_or_else(|| PathBuf::from("/tmp"))
+                .join("ksn-demo"),
+        }
+    }
+
+    /// Where the desktop looks for this scope's menu entries and icons, by the XDG base
+    /// directory spec: the user's `$XDG_DATA_HOME` (else `~/.local/share`); for all users
+    /// `/usr/local/share`, the place for software the system's packages do not own, when
+    /// `$XDG_DATA_DIRS` lists it or is unset (the spec's default lists it first), else the
+    /// first folder `$XDG_DATA_DIRS` lists, so the entries are where this desktop looks.
+    pub fn menu_dir(self) -> Option<PathBuf> {
+        match self {
+            Scope::User => data_home(),
+            Scope::System => {
+                let local = PathBuf::from("/usr/local/share");
+                let listed: Vec<PathBuf> = std::env::var("XDG_DATA_DIRS")
+                    .unwrap_or_default()
+                    .split(':')
+                    .map(|d| PathBuf::from(d.trim_end_matches('/')))
+                    .filter(|d| d.is_absolute())
+                    .collect();
+                if listed.is_empty() || listed.contains(&local) {
+                    Some(local)
+                } else {
+                    listed.into_iter().next()
+                }
+            }
+        }
+    }
+}
+
+fn data_home() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|h| h.is_absolute())
+                .map(|h| h.join(".local/share"))
+        })
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -156,6 +236,9 @@ pub struct Overrides {
     pub accept_privacy_policy: bool,
     pub ksn: Option<bool>,
     pub language: Option<Language>,
+    pub scope: Option<Scope>,
+    /// `--no-menu-entries`: `Some(false)`.
+    pub menu_entries: Option<bool>,
 }
 
 /// The answers an install runs with, after merging.
@@ -172,6 +255,16 @@ pub struct Answers {
     pub ksn_locked: bool,
     pub language: Option<Language>,
     pub mode: UiMode,
+    /// For whom: decides the default folder and where the menu entries go.
+    pub scope: Scope,
+    /// Whether the install adds menu entries and the icon for the desktop.
+    pub menu_entries: bool,
+    /// The data folder the menu entries and the icon go to (`applications/`, `icons/`
+    /// below it), resolved by the front end from the scope and its environment
+    /// ([`Scope::menu_dir`]); `None`: no entries. Carried as resolved, so an install run for
+    /// the user by root (pkexec) puts them where the user's desktop looks.
+    #[serde(default)]
+    pub menu_dir: Option<PathBuf>,
 }
 
 impl Answers {
@@ -199,7 +292,29 @@ impl Answers {
                 .as_ref()
                 .map(|m| *m.get_ref())
                 .unwrap_or_default(),
+            scope: flags
+                .scope
+                .or(file.install.scope)
+                .unwrap_or_else(Scope::for_this_user),
+            menu_entries: flags
+                .menu_entries
+                .or(file.install.menu_entries)
+                .unwrap_or(true),
+            menu_dir: None,
         }
+    }
+
+    /// The install folder: the answers' own, else the scope's default.
+    pub fn install_dir(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| self.scope.default_dir())
+    }
+
+    /// Resolves where the menu entries go from the scope and this process's environment
+    /// (the command line's last step before planning; tests and library callers set
+    /// `menu_dir` themselves).
+    pub fn with_menu_dir_from_env(mut self) -> Answers {
+        self.menu_dir = self.menu_entries.then(|| self.scope.menu_dir()).flatten();
+        self
     }
 
     /// The KSN answer in this run, if any.
@@ -219,16 +334,7 @@ impl Answers {
 
 /// The default install folder: `/opt/ksn-demo` for root, `~/.local/share/ksn-demo` otherwise.
 pub fn default_dir() -> PathBuf {
-    if rustix::process::geteuid().is_root() {
-        return PathBuf::from("/opt/ksn-demo");
-    }
-    let data_home = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
-    data_home
-        .unwrap_or_else(|| PathBuf::from("/tmp"))
-        .join("ksn-demo")
+    Scope::for_this_user().default_dir()
 }
 
 #[cfg(test)]

@@ -158,7 +158,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             Action::MakePlan => {
                 let answers = self.wizard.answers();
                 let dir = PathBuf::from(self.wizard.dir());
-                let made = target::inspect(&dir, self.bundle)
+                let made = target::inspect(&dir, self.bundle, answers.menu_dir.as_deref())
                     .and_then(|t| Ok(plan::plan(self.bundle, &answers, &t, &now_rfc3339())?));
                 self.plan = made.ok();
             }
@@ -226,11 +226,8 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let result = std::thread::scope(|scope| {
             let worker = scope.spawn(move || {
                 let reporter = Reporter::new(sender, true);
-                let dir = answers
-                    .dir
-                    .clone()
-                    .unwrap_or_else(crate::consent::answers::default_dir);
-                let target = target::inspect(&dir, bundle)?;
+                let dir = answers.install_dir();
+                let target = target::inspect(&dir, bundle, answers.menu_dir.as_deref())?;
                 let plan = plan::plan(bundle, &answers, &target, &now)?;
                 reporter.step(format!("plan:\n{plan}"));
                 executor::install(bundle, &plan, &reporter, &control)

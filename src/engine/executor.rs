@@ -20,6 +20,7 @@ use crate::base::ownership;
 use crate::bundle::contents::Bundle;
 use crate::bundle::entry::EntryKind;
 use crate::engine::control::RunControl;
+use crate::engine::desktop::{self, MenuFile};
 use crate::engine::faults;
 use crate::engine::journal::{self, Begin, Journal, Record};
 use crate::engine::lock::FolderLock;
@@ -58,7 +59,7 @@ pub fn install(
     let recovered = recovery::recover(&target_dir, reporter)?;
     let replanned;
     let plan = if recovered.is_some() || plan.recover_first {
-        let target = target::inspect(&target_dir, bundle)?;
+        let target = target::inspect(&target_dir, bundle, plan.answers.menu_dir.as_deref())?;
         replanned = plan::plan(bundle, &plan.answers, &target, &plan.now)?;
         refuse_problems(&replanned)?;
         &replanned
@@ -85,7 +86,7 @@ pub fn install(
             target_dir.display()
         );
     }
-    let target = target::inspect(&target_dir, bundle)?;
+    let target = target::inspect(&target_dir, bundle, plan.answers.menu_dir.as_deref())?;
     let mut current = plan::plan(bundle, &plan.answers, &target, &plan.now)?;
     current.target_dirs = plan.target_dirs.clone();
     if !current.same_changes(plan) {
@@ -219,6 +220,12 @@ pub struct Work {
     /// SHA-256 a staged file must have, by entry index, where the bundle does not say (a
     /// repair from a payload folder: the receipt's hashes).
     pub expected_sha256: std::collections::BTreeMap<usize, [u8; 32]>,
+    /// The menu folder the menu operations work below.
+    pub menu_dir: Option<PathBuf>,
+    /// The bytes `Op::WriteMenuFile` writes, by path.
+    pub menu_files: Vec<MenuFile>,
+    /// For the receipt: the folders below the menu folder that are ours.
+    pub menu_dirs: Vec<String>,
 }
 
 impl Work {
@@ -234,6 +241,9 @@ impl Work {
             now: plan.now.clone(),
             files: plan.files,
             expected_sha256: Default::default(),
+            menu_dir: plan.menu_dir.clone(),
+            menu_files: plan.menu_files.clone(),
+            menu_dirs: plan.menu_dirs.clone(),
         }
     }
 
@@ -260,6 +270,9 @@ impl Work {
             now: now.to_string(),
             files,
             expected_sha256: Default::default(),
+            menu_dir: None,
+            menu_files: Vec::new(),
+            menu_dirs: Vec::new(),
         }
     }
 
@@ -318,7 +331,10 @@ fn run_journaled(
         target: root.path().to_path_buf(),
         created_dirs: created.to_vec(),
         ops: work.ops.clone(),
+        menu_dir: work.menu_dir.clone(),
     };
+    // The menu folder is checked like the install folder, before anything is written.
+    let menu = journal::open_menu_dir(&begin)?;
     let started =
         Journal::begin(root, &begin).and_then(|j| Ok((j, root.open_dir(layout::STAGING)?)));
     let (mut journal, staging) = match started {
@@ -342,6 +358,7 @@ fn run_journaled(
         bundle,
         work,
         root,
+        menu: menu.as_ref(),
         staging,
         reporter,
         control,
@@ -357,6 +374,13 @@ fn run_journaled(
                 reporter.notice(format!(
                     "done, but the transaction folder could not be cleaned: {e}"
                 ));
+            }
+            if let Some(menu_dir) = &work.menu_dir
+                && menu.is_some()
+            {
+                for notice in desktop::refresh_caches(menu_dir) {
+                    reporter.notice(format!("the menu may show the change late: {notice}"));
+                }
             }
             reporter.phase(Phase::Done);
             Ok(())
@@ -507,6 +531,8 @@ struct Run<'a> {
     work: &'a Work,
     /// The install folder: every change goes through this handle.
     root: &'a Dir,
+    /// The menu folder, when the work changes menu entries.
+    menu: Option<&'a Dir>,
     /// `.ksn-setup/txn/staging`, mode 0700.
     staging: Dir,
     reporter: &'a Reporter,
@@ -544,6 +570,11 @@ impl<'a> Run<'a> {
         // Committed: from here nothing may roll back, so only a kill or a pause can act here.
         let _ = faults::hit("after-commit");
         Ok(())
+    }
+
+    /// The menu folder of work with menu operations; such work always names one.
+    fn menu(&self) -> anyhow::Result<&'a Dir> {
+        self.menu.context("a menu operation without a menu folder")
     }
 
     /// The payload of work that stages or writes a receipt; such work always has one.
@@ -664,6 +695,68 @@ impl<'a> Run<'a> {
                     });
                 }
             },
+            Op::CreateMenuDir { path } => {
+                let menu = self.menu()?;
+                menu.create_dir(path, 0o755)
+                    .with_context(|| format!("cannot create folder \"{}\"", menu.display(path)))?;
+                self.reporter
+                    .step(format!("created folder {}", menu.display(path)));
+            }
+            Op::WriteMenuFile { path, replaces } => {
+                let menu = self.menu()?;
+                let bytes = &self
+                    .work
+                    .menu_files
+                    .iter()
+                    .find(|f| &f.path == path)
+                    .with_context(|| format!("no bytes for the menu file {path}"))?
+                    .bytes;
+                if *replaces && !root.exists(&backup)? {
+                    keep_menu_file(root, menu, path, index)?;
+                }
+                faults::hit("menu-file")?;
+                menu.replace(path, bytes, 0o644)
+                    .with_context(|| format!("cannot write \"{}\"", menu.display(path)))?;
+                self.reporter.step(format!("wrote {}", menu.display(path)));
+            }
+            Op::RemoveMenuFile { path } => {
+                let menu = self.menu()?;
+                if !root.exists(&backup)? {
+                    keep_menu_file(root, menu, path, index)?;
+                }
+                menu.remove_if_exists(path)
+                    .with_context(|| format!("cannot remove \"{}\"", menu.display(path)))?;
+                self.reporter.step(format!("removed {}", menu.display(path)));
+            }
+            Op::RemoveMenuDir { path } => {
+                let menu = self.menu()?;
+                // A folder ksn-setup made holds, besides its files, the desktop's cache of
+                // it (made when the entries changed); the cache goes with the folder.
+                if let Ok(names) = menu.open_dir(path).and_then(|d| d.names())
+                    && !names.is_empty()
+                    && names.iter().all(|n| desktop::CACHES.contains(&n.as_str()))
+                {
+                    for name in names {
+                        menu.remove_if_exists(&format!("{path}/{name}"))?;
+                    }
+                }
+                match menu.remove_dir(path) {
+                    Ok(()) => self
+                        .reporter
+                        .step(format!("removed folder {}", menu.display(path))),
+                    // Other programs' entries and icons live there too.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::NotFound
+                        ) => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("cannot remove folder \"{}\"", menu.display(path))
+                        });
+                    }
+                }
+            }
             Op::WriteReceipt { replaces } => {
                 let text = self.receipt().to_text();
                 replace_record(
@@ -1057,9 +1150,43 @@ impl<'a> Run<'a> {
             installed_at: self.work.now.clone(),
             signer: self.bundle().signer.map(|k| k.to_string()),
             entries,
+            menu: self.work.menu_dir.as_ref().map(|dir| receipt::MenuRecord {
+                dir: dir.clone(),
+                dirs: self.work.menu_dirs.clone(),
+                files: self
+                    .work
+                    .menu_files
+                    .iter()
+                    .map(|f| receipt::MenuFileRecord {
+                        path: f.path.clone(),
+                        sha256: hex::encode(Sha256::digest(&f.bytes)),
+                    })
+                    .collect(),
+            }),
             unknown: toml::Table::new(),
         }
     }
+}
+
+/// Keeps the bytes of the menu file `path` in the install folder's backup folder for
+/// rollback (the menu folder may be on another file system, so no hard link): written to
+/// staging, synced, then renamed into the backup folder, so a backup is whole or absent.
+fn keep_menu_file(root: &Dir, menu: &Dir, path: &str, index: usize) -> anyhow::Result<()> {
+    let shown = || menu.display(path);
+    let Some(bytes) = menu
+        .read_optional(path, desktop::MAX_FILE)
+        .with_context(|| format!("cannot keep the earlier \"{}\" for rollback", shown()))?
+    else {
+        return Ok(());
+    };
+    let kept = format!("{}/menu-{index}", layout::STAGING);
+    let tmp = root
+        .write_temp(&kept, &bytes, 0o600)
+        .with_context(|| format!("cannot keep the earlier \"{}\" for rollback", shown()))?;
+    root.rename(&tmp, root, &journal::backup(index))
+        .with_context(|| format!("cannot keep the earlier \"{}\" for rollback", shown()))?;
+    root.sync_dir(layout::BACKUP)?;
+    Ok(())
 }
 
 /// Replaces a record file atomically: temp file (`O_EXCL`, mode 0644), fsync, keep the old

@@ -34,6 +34,7 @@ use crate::base::error::{BadInput, RollbackIncomplete};
 use crate::base::layout;
 use crate::base::ownership;
 use crate::base::paths::RelPath;
+use crate::engine::desktop;
 use crate::engine::plan::Op;
 
 const FORMAT: u32 = 1;
@@ -70,6 +71,9 @@ pub struct Begin {
     /// `.ksn-setup`), outermost first; rollback removes them when empty.
     pub created_dirs: Vec<PathBuf>,
     pub ops: Vec<Op>,
+    /// The menu folder the menu operations work below ([`crate::engine::desktop`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu_dir: Option<PathBuf>,
 }
 
 /// A journal that is not what ksn-setup writes.
@@ -217,6 +221,19 @@ fn check_begin(root: &Dir, begin: &Begin) -> Result<(), String> {
     for op in &begin.ops {
         check_op(op)?;
     }
+    let menu_ops = begin.ops.iter().any(is_menu_op);
+    match &begin.menu_dir {
+        Some(dir) if !dir.is_absolute() => {
+            return Err(format!(
+                "it names the menu folder \"{}\", which is not an absolute path",
+                dir.display()
+            ));
+        }
+        None if menu_ops => {
+            return Err("it changes menu entries but names no menu folder".into());
+        }
+        _ => {}
+    }
     let state_dir = begin.target.join(layout::STATE_DIR);
     let mut outer: Option<&Path> = None;
     for created in &begin.created_dirs {
@@ -267,10 +284,38 @@ fn check_op(op: &Op) -> Result<(), String> {
                 payload(path)
             }
         }
+        Op::CreateMenuDir { path } | Op::RemoveMenuDir { path } if desktop::is_dir(path) => Ok(()),
+        Op::WriteMenuFile { path, .. } | Op::RemoveMenuFile { path } if desktop::is_file(path) => {
+            Ok(())
+        }
+        Op::CreateMenuDir { path }
+        | Op::RemoveMenuDir { path }
+        | Op::WriteMenuFile { path, .. }
+        | Op::RemoveMenuFile { path } => Err(format!(
+            "an operation names \"{path}\" in the menu folder, which is not a menu entry ksn-setup writes"
+        )),
         Op::WriteConfig { .. }
         | Op::AppendConsentLog { .. }
         | Op::Stage
         | Op::WriteReceipt { .. } => Ok(()),
+    }
+}
+
+fn is_menu_op(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::CreateMenuDir { .. }
+            | Op::RemoveMenuDir { .. }
+            | Op::WriteMenuFile { .. }
+            | Op::RemoveMenuFile { .. }
+    )
+}
+
+/// Opens the menu folder a transaction changed, under the same rules as the install folder.
+pub fn open_menu_dir(begin: &Begin) -> anyhow::Result<Option<Dir>> {
+    match &begin.menu_dir {
+        Some(dir) if begin.ops.iter().any(is_menu_op) => Ok(Some(ownership::open_checked(dir)?)),
+        _ => Ok(None),
     }
 }
 
@@ -295,7 +340,21 @@ pub fn rollback(root: &Dir, state: &JournalState) -> Result<Vec<String>, Rollbac
     let mut undo = Undo::default();
     let mut done = Vec::new();
     if let Some(begin) = &state.begin {
+        let menu = match open_menu_dir(begin) {
+            Ok(menu) => menu,
+            Err(e) => {
+                undo.left
+                    .push(format!("the menu entries were not undone: {e:#}"));
+                None
+            }
+        };
         for (index, op) in begin.ops.iter().enumerate().rev() {
+            if is_menu_op(op) {
+                if let Some(menu) = &menu {
+                    undo_menu_op(root, menu, index, op, &mut undo, &mut done);
+                }
+                continue;
+            }
             undo_op(root, index, op, state.installing, &mut undo, &mut done);
         }
     }
@@ -411,6 +470,11 @@ fn undo_op(
                 done.push(format!("restored {path}"));
             }
         }
+        // Undone below the menu folder, by `undo_menu_op`.
+        Op::CreateMenuDir { .. }
+        | Op::WriteMenuFile { .. }
+        | Op::RemoveMenuFile { .. }
+        | Op::RemoveMenuDir { .. } => {}
         Op::RemoveObsoleteDir { path, mode } => {
             if !exists(path.as_str()) {
                 undo.try_(
@@ -420,6 +484,75 @@ fn undo_op(
                 done.push(format!("recreated folder {path}"));
             }
         }
+    }
+}
+
+/// Undoes a change below the menu folder. A replaced or removed file's bytes wait in the
+/// install folder's backup folder (the menu folder may be on another file system); putting
+/// them back is an atomic replace, so running this twice is safe.
+fn undo_menu_op(
+    root: &Dir,
+    menu: &Dir,
+    index: usize,
+    op: &Op,
+    undo: &mut Undo,
+    done: &mut Vec<String>,
+) {
+    let backup = backup(index);
+    match op {
+        Op::CreateMenuDir { path } => {
+            remove_empty_dir(menu, path, undo, done);
+        }
+        Op::RemoveMenuDir { path } if !menu.exists(path).unwrap_or(true) => {
+            undo.try_(
+                || format!("cannot recreate folder \"{}\"", menu.display(path)),
+                menu.create_dir(path, 0o755),
+            );
+            done.push(format!("recreated folder {}", menu.display(path)));
+        }
+        Op::WriteMenuFile { path, replaces } => {
+            let tmp = dir::tmp_name(path);
+            undo.try_(
+                || format!("cannot remove \"{}\"", menu.display(&tmp)),
+                menu.remove_if_exists(&tmp).map(|_| ()),
+            );
+            if *replaces {
+                put_back_menu_file(root, menu, &backup, path, undo, done);
+            } else if menu.remove_if_exists(path).unwrap_or(false) {
+                done.push(format!("removed {}", menu.display(path)));
+            }
+        }
+        Op::RemoveMenuFile { path } if !menu.exists(path).unwrap_or(true) => {
+            put_back_menu_file(root, menu, &backup, path, undo, done);
+        }
+        _ => {}
+    }
+}
+
+fn put_back_menu_file(
+    root: &Dir,
+    menu: &Dir,
+    backup: &str,
+    path: &str,
+    undo: &mut Undo,
+    done: &mut Vec<String>,
+) {
+    match root.read_optional(backup, desktop::MAX_FILE) {
+        Ok(Some(bytes)) => {
+            let result = menu
+                .replace(path, &bytes, 0o644)
+                .and_then(|()| root.remove_file(backup));
+            undo.try_(
+                || format!("cannot put back the earlier \"{}\"", menu.display(path)),
+                result,
+            );
+            done.push(format!("restored {}", menu.display(path)));
+        }
+        Ok(None) => {}
+        Err(e) => undo.left.push(format!(
+            "cannot read the kept copy of \"{}\": {e}",
+            menu.display(path)
+        )),
     }
 }
 
@@ -529,6 +662,7 @@ mod tests {
             target: target.to_path_buf(),
             created_dirs: created,
             ops,
+            menu_dir: None,
         }
     }
 
@@ -578,6 +712,26 @@ mod tests {
             mode: 0o755,
         };
         assert!(check_begin(&root, &begin(&target, vec![], vec![create_config])).is_err());
+        // Below the menu folder, only ksn-setup's own entries, and only with a menu folder.
+        let entry = Op::WriteMenuFile {
+            path: "applications/ksn-demo-security.desktop".into(),
+            replaces: false,
+        };
+        let mut with_menu = begin(&target, vec![], vec![entry.clone()]);
+        assert!(check_begin(&root, &with_menu).is_err());
+        with_menu.menu_dir = Some(tmp.path().join("share"));
+        assert!(check_begin(&root, &with_menu).is_ok());
+        with_menu.menu_dir = Some(PathBuf::from("share"));
+        assert!(check_begin(&root, &with_menu).is_err());
+        let mut elsewhere = begin(
+            &target,
+            vec![],
+            vec![Op::RemoveMenuFile {
+                path: "../../etc/shadow".into(),
+            }],
+        );
+        elsewhere.menu_dir = Some(PathBuf::from("/usr/local/share"));
+        assert!(check_begin(&root, &elsewhere).is_err());
         // An uninstall removes the records by their own names.
         let remove_log = Op::RemoveObsolete {
             path: path("etc/consent-log.jsonl"),

@@ -22,6 +22,7 @@ use crate::consent::answers::Answers;
 use crate::consent::config::{self, ConfigValues, LicenseRecord};
 use crate::consent::rules::{self, LogLine, Resolution};
 use crate::consent::statements::{self, Language};
+use crate::engine::desktop::{self, MenuFile};
 use crate::engine::receipt::ReceiptKind;
 use crate::engine::target::{Existing, Obstacle, Target};
 
@@ -47,6 +48,15 @@ pub enum Op {
     RemoveObsolete { path: RelPath },
     /// Remove a folder of the earlier install that the new one does not have, if empty.
     RemoveObsoleteDir { path: RelPath, mode: u32 },
+    /// Create a folder below the menu folder ([`crate::engine::desktop::DIRS`]).
+    CreateMenuDir { path: String },
+    /// Write a menu entry or the icon ([`crate::engine::desktop::FILES`]) below the menu
+    /// folder atomically; `replaces` when one is there (its bytes are kept for rollback).
+    WriteMenuFile { path: String, replaces: bool },
+    /// Remove a menu entry or the icon (its bytes are kept for rollback).
+    RemoveMenuFile { path: String },
+    /// Remove a folder below the menu folder that ksn-setup created, if empty.
+    RemoveMenuDir { path: String },
     /// Write `.ksn-setup/receipt.toml` atomically.
     WriteReceipt { replaces: bool },
 }
@@ -80,6 +90,12 @@ pub enum Problem {
         pinned: String,
         now: Option<String>,
     },
+    /// The menu folder of the scope does not exist (and is not made by the install).
+    NoMenuDir(PathBuf),
+    /// Something other than ksn-setup's own file or folder stands at a menu path.
+    MenuPathTaken(PathBuf),
+    /// The menu entries cannot name the install folder.
+    MenuEntry(String),
 }
 
 impl fmt::Display for Problem {
@@ -145,6 +161,17 @@ impl fmt::Display for Problem {
                     None => "not signed".to_string(),
                 }
             ),
+            Problem::NoMenuDir(p) => write!(
+                f,
+                "the folder for menu entries, \"{}\", does not exist; create it, or install with --no-menu-entries",
+                p.display()
+            ),
+            Problem::MenuPathTaken(p) => write!(
+                f,
+                "\"{}\" is not a plain file or folder (a symlink, or a folder where a menu entry goes); refusing to write a menu entry through it",
+                p.display()
+            ),
+            Problem::MenuEntry(why) => write!(f, "{why}; install with --no-menu-entries"),
         }
     }
 }
@@ -192,6 +219,13 @@ pub struct Plan {
     pub problems: Vec<Problem>,
     /// An interrupted transaction must be recovered first.
     pub recover_first: bool,
+    /// Where the menu entries go; `None`: the install adds none.
+    pub menu_dir: Option<PathBuf>,
+    /// The menu entries and the icon `Op::WriteMenuFile` writes.
+    pub menu_files: Vec<MenuFile>,
+    /// The folders below the menu folder that installs of this product created (this one and
+    /// earlier ones), for the receipt: uninstall removes them when empty.
+    pub menu_dirs: Vec<String>,
 }
 
 /// Makes the plan for installing `bundle` into `target` with `answers` at time `now`.
@@ -406,6 +440,7 @@ pub fn plan(
             });
         }
     }
+    let (menu_dir, menu_files, menu_dirs) = plan_menu(bundle, target, &mut ops, &mut problems);
     ops.push(Op::WriteReceipt {
         replaces: previous.is_some(),
     });
@@ -461,14 +496,98 @@ pub fn plan(
         space_free: target.free_bytes,
         problems,
         recover_first: target.interrupted,
+        menu_dir,
+        menu_files,
+        menu_dirs,
     })
+}
+
+/// The menu entries and the icon, after the payload (they name its programs) and before the
+/// receipt (which lists them): a folder created where one is missing, each file written or
+/// replaced. Anything but ksn-setup's own kind of file or folder at one of its paths stops
+/// the install, as a foreign file in the install folder does.
+fn plan_menu(
+    bundle: &Bundle,
+    target: &Target,
+    ops: &mut Vec<Op>,
+    problems: &mut Vec<Problem>,
+) -> (Option<PathBuf>, Vec<MenuFile>, Vec<String>) {
+    // The entries open the maintenance program and the settings launcher: a bare payload
+    // folder (an image for tests and benchmarks) installs neither, so it gets no entries.
+    let launcher = bundle
+        .entries
+        .iter()
+        .any(|e| e.path.as_str() == layout::SETTINGS_LAUNCHER);
+    let Some(menu) = target.menu.as_ref().filter(|_| launcher) else {
+        return (None, Vec::new(), Vec::new());
+    };
+    if !menu.exists {
+        problems.push(Problem::NoMenuDir(menu.dir.clone()));
+        return (Some(menu.dir.clone()), Vec::new(), Vec::new());
+    }
+    // Folders an earlier install into this same menu folder created stay ours.
+    let mut owned: Vec<String> = target
+        .previous
+        .as_ref()
+        .and_then(|p| p.receipt.menu.as_ref())
+        .filter(|m| m.dir == menu.dir)
+        .map(|m| m.dirs.clone())
+        .unwrap_or_default();
+    if !menu.writable {
+        problems.push(Problem::NotWritable(menu.dir.clone()));
+    }
+    let files = match desktop::render(&bundle.product.name, &target.dir) {
+        Ok(files) => files,
+        Err(why) => {
+            problems.push(Problem::MenuEntry(why));
+            return (Some(menu.dir.clone()), Vec::new(), Vec::new());
+        }
+    };
+    for dir in desktop::DIRS {
+        match menu.existing.get(dir) {
+            None => {
+                ops.push(Op::CreateMenuDir { path: dir.into() });
+                if !owned.iter().any(|d| d == dir) {
+                    owned.push(dir.to_string());
+                }
+            }
+            Some(Existing::Dir) => {}
+            Some(_) => problems.push(Problem::MenuPathTaken(menu.dir.join(dir))),
+        }
+    }
+    for file in &files {
+        match menu.existing.get(&file.path) {
+            None => ops.push(Op::WriteMenuFile {
+                path: file.path.clone(),
+                replaces: false,
+            }),
+            Some(Existing::File) => ops.push(Op::WriteMenuFile {
+                path: file.path.clone(),
+                replaces: true,
+            }),
+            Some(_) => problems.push(Problem::MenuPathTaken(menu.dir.join(&file.path))),
+        }
+    }
+    owned.sort_by_key(|d| desktop::DIRS.iter().position(|k| k == d));
+    (Some(menu.dir.clone()), files, owned)
 }
 
 impl Plan {
     /// The same plan with the parts that depend on when it was made removed, to compare a plan
     /// made before taking the lock with one made under it.
     pub fn same_changes(&self, other: &Plan) -> bool {
-        self.ops == other.ops && self.target == other.target && self.ksn.record == other.ksn.record
+        self.ops == other.ops
+            && self.target == other.target
+            && self.ksn.record == other.ksn.record
+            && self.menu_dir == other.menu_dir
+    }
+
+    /// A path below the menu folder, for people.
+    fn menu_path(&self, path: &str) -> String {
+        match &self.menu_dir {
+            Some(dir) => dir.join(path).display().to_string(),
+            None => path.to_string(),
+        }
     }
 }
 
@@ -540,6 +659,16 @@ impl fmt::Display for Plan {
                 Op::RemoveObsolete { path } => format!("remove {path} (not in this version)"),
                 Op::RemoveObsoleteDir { path, .. } => {
                     format!("remove folder {path} if empty (not in this version)")
+                }
+                Op::CreateMenuDir { path } => format!("create folder {}", self.menu_path(path)),
+                Op::WriteMenuFile { path, replaces } => format!(
+                    "{} {}",
+                    if *replaces { "replace" } else { "add" },
+                    self.menu_path(path)
+                ),
+                Op::RemoveMenuFile { path } => format!("remove {}", self.menu_path(path)),
+                Op::RemoveMenuDir { path } => {
+                    format!("remove folder {} if empty", self.menu_path(path))
                 }
                 Op::WriteReceipt { .. } => format!("write {}", layout::RECEIPT),
             };

@@ -2,12 +2,13 @@
 //! kind, size, mode and SHA-256, so repair can check it and uninstall can remove exactly it.
 //! Unknown keys are kept when a receipt is read and written back by a newer ksn-setup.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::base::error::TomlError;
 use crate::base::paths::RelPath;
+use crate::engine::desktop;
 
 pub const FORMAT: u32 = 1;
 
@@ -24,6 +25,9 @@ pub struct Receipt {
     pub signer: Option<String>,
     #[serde(default, rename = "entry")]
     pub entries: Vec<ReceiptEntry>,
+    /// The menu entries and the icon outside the install folder, when the install added them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu: Option<MenuRecord>,
     /// Keys written by a newer ksn-setup, kept as they were.
     #[serde(flatten)]
     pub unknown: toml::Table,
@@ -49,6 +53,24 @@ pub struct ReceiptEntry {
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+}
+
+/// What an install put below a menu folder ([`crate::engine::desktop`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuRecord {
+    /// The menu folder, absolute.
+    pub dir: PathBuf,
+    /// The folders below it the installs created (removed by uninstall when empty).
+    #[serde(default)]
+    pub dirs: Vec<String>,
+    #[serde(default, rename = "file")]
+    pub files: Vec<MenuFileRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuFileRecord {
+    pub path: String,
+    pub sha256: String,
 }
 
 impl Receipt {
@@ -80,6 +102,31 @@ impl Receipt {
                     "the receipt gives \"{}\" the impossible mode {:o}",
                     entry.path, entry.mode
                 )));
+            }
+        }
+        if let Some(menu) = &receipt.menu {
+            let refuse = |what: &str, message: String| {
+                let at = text.find(what).unwrap_or(0);
+                TomlError::at(path, text, at, message)
+            };
+            if !menu.dir.is_absolute() {
+                return Err(refuse(
+                    "[menu]",
+                    format!(
+                        "the receipt's menu folder \"{}\" is not an absolute path",
+                        menu.dir.display()
+                    ),
+                ));
+            }
+            let named = menu.dirs.iter().filter(|d| !desktop::is_dir(d));
+            let files = menu.files.iter().map(|f| &f.path);
+            if let Some(bad) = named.chain(files.filter(|f| !desktop::is_file(f))).next() {
+                return Err(refuse(
+                    &format!("\"{bad}\""),
+                    format!(
+                        "the receipt lists \"{bad}\" in the menu folder, which is not a menu entry ksn-setup writes; it was not written by ksn-setup"
+                    ),
+                ));
             }
         }
         Ok(receipt)
@@ -122,5 +169,24 @@ mod tests {
             "{HEAD}[[entry]]\npath = \"bin/l\"\nkind = \"symlink\"\nmode = 511\ntarget = \"../../etc/shadow\"\n"
         );
         assert!(Receipt::parse(Path::new("r.toml"), &escaping).is_err());
+    }
+
+    #[test]
+    fn a_receipt_may_only_list_ksn_setups_own_menu_entries() {
+        let menu = |dir: &str, file: &str| {
+            format!(
+                "{HEAD}[menu]\ndir = \"{dir}\"\ndirs = [\"applications\"]\n[[menu.file]]\npath = \"{file}\"\nsha256 = \"00\"\n"
+            )
+        };
+        let ok = menu("/usr/local/share", "applications/ksn-demo-security.desktop");
+        assert!(Receipt::parse(Path::new("r.toml"), &ok).is_ok());
+        for bad in [
+            menu("/usr/local/share", "applications/other.desktop"),
+            menu("/usr/local/share", "../../etc/shadow"),
+            menu("share", "applications/ksn-demo-security.desktop"),
+        ] {
+            let err = Receipt::parse(Path::new("r.toml"), &bad).unwrap_err();
+            assert!(err.to_string().starts_with("r.toml:"), "{err}");
+        }
     }
 }

@@ -74,12 +74,27 @@ pub struct Target {
     pub obstacle: Option<Obstacle>,
     /// An interrupted transaction waits in `.ksn-setup/txn`.
     pub interrupted: bool,
+    /// The menu folder, when the install adds menu entries.
+    pub menu: Option<MenuLook>,
 }
 
-/// Reads the target for `bundle`; the only errors are a folder another user controls and
-/// unreadable records of an earlier install (a damaged receipt or config is reported, never
-/// overwritten).
-pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
+/// What stands in the menu folder ([`crate::engine::desktop`]) at the paths ksn-setup writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuLook {
+    /// Absolute, with the symlinks of its existing part resolved.
+    pub dir: PathBuf,
+    /// It exists now, or is one of the folders the install creates for the target.
+    pub exists: bool,
+    pub writable: bool,
+    /// What stands at each of [`crate::engine::desktop::DIRS`] and `FILES`, when something
+    /// does; `Other` also for a path that cannot be looked at without following a symlink.
+    pub existing: BTreeMap<String, Existing>,
+}
+
+/// Reads the target for `bundle`, and the menu folder `menu_dir` when the install adds menu
+/// entries; the only errors are a folder another user controls and unreadable records of an
+/// earlier install (a damaged receipt or config is reported, never overwritten).
+pub fn inspect(dir: &Path, bundle: &Bundle, menu_dir: Option<&Path>) -> anyhow::Result<Target> {
     let dir = ownership::resolve_existing(&absolute(dir)?);
     let mut missing_dirs = Vec::new();
     let mut probe = dir.clone();
@@ -140,7 +155,11 @@ pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
         virtual_fs: space.is_some_and(|s| s.virtual_fs),
         obstacle,
         interrupted: false,
+        menu: None,
     };
+    if let Some(menu_dir) = menu_dir {
+        target.menu = Some(inspect_menu(menu_dir, &target.missing_dirs)?);
+    }
     if !target.missing_dirs.is_empty() || not_a_dir || target.obstacle.is_some() {
         return Ok(target);
     }
@@ -181,6 +200,38 @@ pub fn inspect(dir: &Path, bundle: &Bundle) -> anyhow::Result<Target> {
         }
     }
     Ok(target)
+}
+
+/// Looks at the menu folder: who controls it (the same rules as the install folder), and what
+/// stands at each path ksn-setup may write there.
+fn inspect_menu(menu_dir: &Path, target_missing: &[PathBuf]) -> anyhow::Result<MenuLook> {
+    let dir = ownership::resolve_existing(&absolute(menu_dir)?);
+    let mut look = MenuLook {
+        dir: dir.clone(),
+        exists: false,
+        writable: false,
+        existing: BTreeMap::new(),
+    };
+    if fs::symlink_metadata(&dir).is_err() {
+        look.exists = target_missing.contains(&dir);
+        look.writable = look.exists;
+        return Ok(look);
+    }
+    let root = ownership::open_checked(&dir)?;
+    look.exists = true;
+    look.writable = root.writable();
+    let paths = crate::engine::desktop::DIRS
+        .iter()
+        .chain(crate::engine::desktop::FILES.iter());
+    for path in paths {
+        let kind = match root.meta_of(path) {
+            Ok(Some(meta)) => existing_of(meta.kind),
+            Ok(None) => continue,
+            Err(_) => Existing::Other,
+        };
+        look.existing.insert(path.to_string(), kind);
+    }
+    Ok(look)
 }
 
 /// The target as an absolute path (not resolving symlinks, which the user chose).

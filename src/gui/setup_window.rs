@@ -269,14 +269,15 @@ fn perform(controller: &Rc<Controller>, action: Action) {
         Action::MakePlan => {
             let answers = controller.wizard.borrow().answers();
             let dir = PathBuf::from(controller.wizard.borrow().dir());
-            let made = target::inspect(&dir, &controller.bundle).and_then(|t| {
-                Ok(plan::plan(
-                    &controller.bundle,
-                    &answers,
-                    &t,
-                    &now_rfc3339(),
-                )?)
-            });
+            let made = target::inspect(&dir, &controller.bundle, answers.menu_dir.as_deref())
+                .and_then(|t| {
+                    Ok(plan::plan(
+                        &controller.bundle,
+                        &answers,
+                        &t,
+                        &now_rfc3339(),
+                    )?)
+                });
             *controller.plan.borrow_mut() = made.ok();
         }
         Action::StartInstall => start_install(controller),
@@ -369,11 +370,8 @@ fn start_install(controller: &Rc<Controller>) {
     }
     let bundle = Arc::clone(&controller.bundle);
     start_worker(controller, move |reporter, control| {
-        let dir = answers
-            .dir
-            .clone()
-            .unwrap_or_else(crate::consent::answers::default_dir);
-        let target = target::inspect(&dir, &bundle)?;
+        let dir = answers.install_dir();
+        let target = target::inspect(&dir, &bundle, answers.menu_dir.as_deref())?;
         let plan = plan::plan(&bundle, &answers, &target, &now_rfc3339())?;
         reporter.step(format!("plan:\n{plan}"));
         let installed = executor::install(&bundle, &plan, reporter, control)?;

@@ -7,7 +7,6 @@ use anyhow::bail;
 use sha2::{Digest, Sha256};
 
 use crate::base::dir::{Dir, Kind};
-use crate::base::paths::RelPath;
 use crate::bundle::contents::Bundle;
 use crate::bundle::entry::EntryKind;
 use crate::engine::executor::Work;
@@ -81,7 +80,9 @@ fn sha256_file(root: &Dir, rel: &str) -> std::io::Result<String> {
 pub struct RepairPlan {
     pub work: Work,
     /// Each damaged path and what was wrong, in receipt order.
-    pub damaged: Vec<(RelPath, Damage)>,
+    /// Each damaged path (relative to the install folder, or a menu entry's full path) and
+    /// what was wrong, in receipt order.
+    pub damaged: Vec<(String, Damage)>,
 }
 
 /// Works out the repair of `installed` from `bundle`, which must carry the installed version
@@ -99,7 +100,8 @@ pub fn plan_repair(
             damaged.push((entry, damage));
         }
     }
-    if damaged.is_empty() {
+    let menu = crate::maintenance::menu::plan_repair(&installed.receipt, root.path())?;
+    if damaged.is_empty() && menu.ops.is_empty() {
         return Ok(None);
     }
     let mut ops = Vec::new();
@@ -186,13 +188,17 @@ pub fn plan_repair(
         ops.push(Op::Stage);
         ops.extend(installs);
     }
+    ops.extend(menu.ops);
     let mut work = Work::on_installed("repair", ops, &installed.receipt, now);
     work.expected_sha256 = expected;
+    work.menu_dir = menu.dir;
+    work.menu_files = menu.files;
     Ok(Some(RepairPlan {
         work,
         damaged: damaged
             .into_iter()
-            .map(|(e, d)| (e.path.clone(), d))
+            .map(|(e, d)| (e.path.to_string(), d))
+            .chain(menu.damaged)
             .collect(),
     }))
 }

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use crate::base::paths::RelPath;
 use crate::bundle::contents::Bundle;
 use crate::consent::statements::Language;
 use crate::engine::control::RunControl;
@@ -58,7 +57,7 @@ pub enum Done {
     KsnUnchanged {
         participate: bool,
     },
-    Repaired(Vec<(RelPath, Damage)>),
+    Repaired(Vec<(String, Damage)>),
     NothingToRepair,
     /// Uninstalled; whether the folder itself is gone, and whether the config and the
     /// consent log were kept.

@@ -21,13 +21,13 @@ pub enum Records {
 
 /// Works out the uninstall of `installed`: every file and symlink the receipt lists, then
 /// its folders deepest first (a folder holding files the user added is kept, with them),
-/// then the records as asked, and the receipt last.
+/// then the records as asked, the menu entries and the icon, and the receipt last.
 pub fn plan_uninstall(
     root: &Dir,
     installed: &InstalledProduct,
     records: Records,
     now: &str,
-) -> std::io::Result<Work> {
+) -> anyhow::Result<Work> {
     let mut ops = Vec::new();
     let meta = |path: &RelPath| root.meta_of(path.as_str());
     let exists = |path: &RelPath| meta(path).map(|m| m.is_some());
@@ -64,13 +64,12 @@ pub fn plan_uninstall(
             mode: entry.mode,
         });
     }
+    let menu = crate::maintenance::menu::plan_removal(&installed.receipt)?;
+    ops.extend(menu.ops);
     ops.push(Op::RemoveObsolete {
         path: RelPath::new(layout::RECEIPT).expect("valid path"),
     });
-    Ok(Work::on_installed(
-        "uninstall",
-        ops,
-        &installed.receipt,
-        now,
-    ))
+    let mut work = Work::on_installed("uninstall", ops, &installed.receipt, now);
+    work.menu_dir = menu.dir;
+    Ok(work)
 }

@@ -30,7 +30,7 @@ pub fn check(dir: &str, bundle: &Bundle, answers: &Answers) -> LocationCheck {
     if !path.is_absolute() {
         return done(LocationStatus::NotAbsolute, 0, 0);
     }
-    let target = match target::inspect(&path, bundle) {
+    let target = match target::inspect(&path, bundle, answers.menu_dir.as_deref()) {
         Ok(t) => t,
         Err(e) => {
             let status = match e.downcast_ref::<Untrusted>() {
@@ -93,7 +93,7 @@ fn is_empty_dir(path: &Path) -> bool {
 /// Whether `dir` holds an agreement to a KSN Statement version that needs new consent, so the
 /// KSN page says the Statement changed and asks again.
 pub fn needs_reconsent(bundle: &Bundle, dir: &str) -> bool {
-    let Ok(target) = target::inspect(&expand_home(dir.trim()), bundle) else {
+    let Ok(target) = target::inspect(&expand_home(dir.trim()), bundle, None) else {
         return false;
     };
     let earlier = target

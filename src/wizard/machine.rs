@@ -18,7 +18,7 @@
 
 use std::path::PathBuf;
 
-use crate::consent::answers::{Answers, UiMode};
+use crate::consent::answers::{Answers, Scope, UiMode};
 use crate::consent::rules::{DecidedBy, KsnRecord};
 use crate::consent::statements::Language;
 use crate::engine::progress::{Event, Phase};
@@ -303,6 +303,36 @@ pub struct Wizard {
     outcome: Option<Outcome>,
     mode: UiMode,
     maintenance: Option<Maintenance>,
+    /// Only for me, or for all users (which needs administrator rights).
+    scope: Scope,
+    menu_entries: bool,
+    /// Where each scope's menu entries go, as the front end found them in its environment;
+    /// `None` (and in tests): no entries.
+    menu_dirs: MenuDirs,
+}
+
+/// The menu folder of each scope ([`Scope::menu_dir`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MenuDirs {
+    pub user: Option<PathBuf>,
+    pub system: Option<PathBuf>,
+}
+
+impl MenuDirs {
+    /// Both scopes' menu folders from this process's environment.
+    pub fn from_env() -> MenuDirs {
+        MenuDirs {
+            user: Scope::User.menu_dir(),
+            system: Scope::System.menu_dir(),
+        }
+    }
+
+    fn of(&self, scope: Scope) -> Option<&PathBuf> {
+        match scope {
+            Scope::User => self.user.as_ref(),
+            Scope::System => self.system.as_ref(),
+        }
+    }
 }
 
 impl Wizard {
@@ -329,6 +359,50 @@ impl Wizard {
             outcome: None,
             mode: answers.mode,
             maintenance: None,
+            scope: answers.scope,
+            menu_entries: answers.menu_entries,
+            menu_dirs: MenuDirs::default(),
+        }
+    }
+
+    /// Where the menu entries of each scope go; without this the wizard adds none.
+    pub fn with_menu_dirs(mut self, menu_dirs: MenuDirs) -> Wizard {
+        self.menu_dirs = menu_dirs;
+        self
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// Chooses for whom to install. A folder still at the other scope's default follows the
+    /// choice (`/opt/ksn-demo` for all users, `~/.local/share/ksn-demo` only for me), as
+    /// installers that ask "for me or for everyone" do; a folder the user typed stays.
+    pub fn set_scope(&mut self, scope: Scope) -> Action {
+        if scope == self.scope {
+            return Action::None;
+        }
+        let was_default = crate::base::paths::expand_home(&self.dir) == self.scope.default_dir();
+        self.scope = scope;
+        if was_default {
+            self.dir = scope.default_dir().display().to_string();
+        }
+        self.location = None;
+        Action::CheckLocation(self.dir.clone())
+    }
+
+    /// Whether the install needs administrator rights this process does not have: a
+    /// machine-wide install by a normal user.
+    pub fn needs_elevation(&self) -> bool {
+        self.scope == Scope::System && !rustix::process::geteuid().is_root()
+    }
+
+    /// The menu folder the install writes its entries to, if any.
+    pub fn menu_dir(&self) -> Option<&PathBuf> {
+        if self.menu_entries {
+            self.menu_dirs.of(self.scope)
+        } else {
+            None
         }
     }
 
@@ -677,19 +751,27 @@ impl Wizard {
             ksn_locked: self.ksn_locked.is_some(),
             language: Some(self.language),
             mode: self.mode,
+            scope: self.scope,
+            menu_entries: self.menu_entries,
+            menu_dir: self.menu_dir().cloned(),
         }
     }
 }
 
 /// Renders answers as an answers file that `--unattended` accepts.
 pub fn answers_file_text(answers: &Answers) -> String {
-    let mut text = String::from("# Answers saved by the ksn-setup wizard.\n");
+    let mut text = String::from("# Answers saved by the ksn-setup wizard.\n[install]\n");
     if let Some(dir) = &answers.dir {
         text.push_str(&format!(
-            "[install]\ndir = {}\n",
+            "dir = {}\n",
             toml::Value::String(dir.display().to_string())
         ));
     }
+    text.push_str(&format!(
+        "scope = \"{}\"\nmenu_entries = {}\n",
+        answers.scope.as_str(),
+        answers.menu_entries
+    ));
     text.push_str(&format!(
         "[license]\naccept_eula = {}\naccept_privacy_policy = {}\n",
         answers.accept_eula, answers.accept_privacy_policy

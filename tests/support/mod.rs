@@ -34,14 +34,37 @@ pub fn ksn_setup() -> Command {
     program_command(Path::new(bin()))
 }
 
-/// `program` (a copy of ksn-setup) with a clean, English environment.
+/// `program` (a copy of ksn-setup) with a clean, English environment, and a menu folder of
+/// its own (see [`fresh_menu_dir`]).
 pub fn program_command(program: &Path) -> Command {
     let mut cmd = Command::new(program);
+    let menus = fresh_menu_dir();
     cmd.env_remove("KSN_SETUP_FAULT")
         .env("LANG", "C.UTF-8")
         .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES");
+        .env_remove("LC_MESSAGES")
+        .env("XDG_DATA_HOME", &menus)
+        .env("XDG_DATA_DIRS", &menus);
     cmd
+}
+
+/// A new, empty folder for one command's menu entries, as `$XDG_DATA_HOME` and
+/// `$XDG_DATA_DIRS`: an install's entries and icon land there, never in this machine's
+/// `/usr/local/share`, and tests running side by side never share one. A test that looks at
+/// the entries points the variables at a folder of its own.
+pub fn fresh_menu_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let parent = std::env::temp_dir().join("ksn-setup-test-menus");
+    fs::create_dir_all(&parent).expect("make the test menu folders");
+    let dir = parent.join(format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir(&dir).expect("make a test menu folder");
+    dir
 }
 
 /// `ksn-setup install --unattended --accept-eula --accept-privacy-policy --dir DIR ARGS…`
