@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
 use ksn_setup::bundle::contents::Bundle;
-use ksn_setup::consent::answers::{Answers, Overrides};
+use ksn_setup::consent::answers::{Answers, Overrides, Scope};
 use ksn_setup::consent::statements::Language;
 use ksn_setup::gui::setup_window::{self, GuiOptions};
 use ksn_setup::gui::{PageId, WizardAdapter, settings_window};
 use ksn_setup::maintenance::installed::InstalledProduct;
-use ksn_setup::wizard::machine::{KsnNow, Wizard};
+use ksn_setup::wizard::machine::{KsnNow, MenuDirs, Wizard};
 use slint::ComponentHandle;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,10 +45,20 @@ fn shoot(language: Language, out: &Path) -> Result<(), Box<dyn std::error::Error
         None,
         &Overrides {
             language: Some(language),
+            scope: Some(Scope::User),
             ..Default::default()
         },
     );
-    let wizard = Wizard::new(&answers, dir.clone());
+    // A normal user's window, installing only for them (entries in a temporary data folder);
+    // "For all users" is shown with the machine's real menu folder, never installed into.
+    let menus = tmp.path().join("share");
+    std::fs::create_dir_all(&menus)?;
+    let wizard = Wizard::new(&answers, dir.clone())
+        .with_admin(false)
+        .with_menu_dirs(MenuDirs {
+            user: Some(menus),
+            system: Some("/usr/local/share".into()),
+        });
     let options = GuiOptions {
         log: tmp.path().join("setup.log"),
         save_answers: None,
@@ -78,6 +88,14 @@ fn shoot(language: Language, out: &Path) -> Result<(), Box<dyn std::error::Error
     ui.invoke_set_ksn_agree(true);
     ui.invoke_next();
     save("4-location")?;
+    ui.invoke_set_scope_all_users(true);
+    ui.invoke_set_dir("/opt/ksn-demo".into());
+    save("4b-location-all-users")?;
+    ui.invoke_next();
+    save("5c-ready-all-users")?;
+    ui.invoke_back();
+    ui.invoke_set_scope_all_users(false);
+    ui.invoke_set_dir(dir.display().to_string().into());
     ui.invoke_next();
     save("5-ready")?;
     ui.invoke_cancel();

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
 use ksn_setup::bundle::contents::Bundle;
-use ksn_setup::consent::answers::{Answers, AnswersFile, Overrides};
+use ksn_setup::consent::answers::{Answers, AnswersFile, Overrides, Scope};
 use ksn_setup::consent::statements::Language;
 use ksn_setup::gui::setup_window::{self, GuiOptions};
 use ksn_setup::gui::{self, PageId, SetupWindow, WizardAdapter};
 use ksn_setup::maintenance::installed::InstalledProduct;
-use ksn_setup::wizard::machine::{KsnNow, Wizard};
+use ksn_setup::wizard::machine::{KsnNow, MenuDirs, Wizard};
 use slint::ComponentHandle;
 use slint::platform::Key;
 
@@ -27,6 +27,9 @@ const MODIFY: &str = "Modify: change your Kaspersky Security Network participati
 const REPAIR: &str = "Repair: restore missing or changed product files";
 const UNINSTALL: &str = "Uninstall: remove the product from this computer";
 const KEEP: &str = "Keep my settings and the record of my KSN choices";
+const FOR_ME: &str = "Only for me: in my home folder, in my application menu";
+const FOR_ALL: &str =
+    "For all users of this computer: in /opt, in every user's menu (needs administrator rights)";
 
 struct Setup {
     window: SetupWindow,
@@ -734,7 +737,9 @@ fn enter_presses_the_focused_button_and_the_default_one_elsewhere() {
     assert_eq!(s.page(), PageId::Location);
     s.key(Key::Escape);
     s.key(Key::Escape);
-    // From the folder field, Tab reaches Browse…, then < Back: Enter there goes back.
+    // The focus starts on the selected scope ("For all users", as root); Tab reaches the
+    // folder field, Browse…, then < Back: Enter there goes back.
+    s.tab();
     s.tab();
     s.tab();
     s.enter();
@@ -908,5 +913,104 @@ fn the_location_page_gives_the_real_reason() {
     assert_eq!(
         location_for(&s, empty.to_str().unwrap()),
         gui::LocationState::Ok
+    );
+}
+
+#[test]
+fn the_scope_choice_moves_the_default_folder_and_the_ready_page_says_who_needs_an_administrator() {
+    support::headless::init();
+    let tmp = tempfile::tempdir().unwrap();
+    let answers = Answers::merge(
+        None,
+        &Overrides {
+            language: Some(Language::En),
+            scope: Some(Scope::User),
+            ..Default::default()
+        },
+    );
+    let user_menu = tmp.path().join("home-share");
+    let system_menu = tmp.path().join("sys-share");
+    // A normal user's window: "For all users" needs an administrator.
+    let wizard = Wizard::new(&answers, Scope::User.default_dir())
+        .with_admin(false)
+        .with_menu_dirs(MenuDirs {
+            user: Some(user_menu.clone()),
+            system: Some(system_menu.clone()),
+        });
+    let options = GuiOptions {
+        log: tmp.path().join("setup.log"),
+        save_answers: None,
+    };
+    let (window, controller) =
+        setup_window::build(Bundle::open(None, None).unwrap(), wizard, options).unwrap();
+    window.show().unwrap();
+    let s = Setup {
+        window,
+        controller,
+        _tmp: tmp,
+        dir: PathBuf::new(),
+    };
+    let ui = || s.window.global::<WizardAdapter>();
+    s.enter();
+    s.accept_licenses();
+    s.enter();
+    s.enter();
+    assert_eq!(s.page(), PageId::Location);
+    assert!(s.checked(FOR_ME) && !s.checked(FOR_ALL));
+    let user_dir = Scope::User.default_dir().display().to_string();
+    assert_eq!(ui().get_dir(), user_dir.as_str());
+    assert!(!ui().get_needs_admin());
+
+    // The arrow key moves the choice, as in a radio group; the default folder follows.
+    s.key(Key::DownArrow);
+    assert!(s.checked(FOR_ALL) && !s.checked(FOR_ME));
+    assert_eq!(ui().get_dir(), "/opt/ksn-demo");
+    assert!(ui().get_needs_admin());
+    assert!(
+        s.summary()
+            .contains("Setup asks for an administrator's password"),
+        "{}",
+        s.summary()
+    );
+    // Root will write /opt: that this user cannot is no reason to refuse the folder.
+    assert!(ui().get_can_next(), "{:?}", ui().get_location_state());
+    s.enter();
+    assert_eq!(s.page(), PageId::Ready);
+    let ready = s.summary();
+    assert!(ready.contains("All users of this computer"), "{ready}");
+    assert!(
+        ready.contains("Installing for all users needs administrator rights"),
+        "{ready}"
+    );
+    assert!(
+        ready.contains(&format!("{}/applications", system_menu.display())),
+        "{ready}"
+    );
+    let answers = s.controller.wizard().answers();
+    assert_eq!(answers.scope, Scope::System);
+    assert_eq!(answers.menu_dir.as_ref(), Some(&system_menu));
+
+    // Back, and only for me again: the folder and the menu go back to the user's.
+    s.key(Key::Escape);
+    s.key(Key::Escape);
+    s.click("< Back");
+    assert_eq!(s.page(), PageId::Location);
+    s.click(FOR_ME);
+    assert_eq!(ui().get_dir(), user_dir.as_str());
+    assert!(!ui().get_needs_admin());
+    // A folder the user typed stays when the scope changes.
+    s.find("Install folder").set_accessible_value("/srv/ksn");
+    s.click(FOR_ALL);
+    assert_eq!(ui().get_dir(), "/srv/ksn");
+    s.click(FOR_ME);
+    s.find("Install folder").set_accessible_value(&user_dir);
+    s.enter();
+    assert_eq!(s.page(), PageId::Ready);
+    let ready = s.summary();
+    assert!(ready.contains("Only you"), "{ready}");
+    assert!(!ready.contains("needs administrator rights"), "{ready}");
+    assert!(
+        ready.contains(&format!("{}/applications", user_menu.display())),
+        "{ready}"
     );
 }

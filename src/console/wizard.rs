@@ -151,7 +151,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             Action::None => {}
             Action::CheckLocation(dir) => {
                 let answers = self.wizard.answers();
-                let check = location::check(&dir, self.bundle, &answers);
+                let check = location::check(&dir, self.bundle, &answers, false);
                 self.reconsent = location::needs_reconsent(self.bundle, &dir);
                 self.wizard.set_location_check(check);
             }

@@ -19,6 +19,7 @@ use slint::{ComponentHandle, SharedString};
 use crate::base::time::now_rfc3339;
 use crate::base::units::human_bytes;
 use crate::bundle::contents::Bundle;
+use crate::consent::answers::Scope;
 use crate::consent::rules::Decision;
 use crate::consent::statements::{self, Language};
 use crate::engine::control::RunControl;
@@ -209,6 +210,14 @@ fn connect(window: &SetupWindow, controller: &Rc<Controller>) {
         }
     });
     let c = Rc::downgrade(controller);
+    adapter.on_set_scope_all_users(move |all| {
+        if let Some(c) = c.upgrade() {
+            let scope = if all { Scope::System } else { Scope::User };
+            let action = c.wizard.borrow_mut().set_scope(scope);
+            after(&c, action);
+        }
+    });
+    let c = Rc::downgrade(controller);
     adapter.on_set_dir(move |dir| {
         if let Some(c) = c.upgrade() {
             let action = c.wizard.borrow_mut().set_dir(&dir);
@@ -261,7 +270,8 @@ fn perform(controller: &Rc<Controller>, action: Action) {
         Action::None => {}
         Action::CheckLocation(dir) => {
             let answers = controller.wizard.borrow().answers();
-            let check = location::check(&dir, &controller.bundle, &answers);
+            let elevated = controller.wizard.borrow().needs_elevation();
+            let check = location::check(&dir, &controller.bundle, &answers, elevated);
             *controller.reconsent.borrow_mut() =
                 location::needs_reconsent(&controller.bundle, &dir);
             controller.wizard.borrow_mut().set_location_check(check);
@@ -637,6 +647,15 @@ fn sync(window: &SetupWindow, controller: &Controller) {
     ui.set_ksn_locked(wizard.ksn_locked());
     ui.set_reconsent(*controller.reconsent.borrow());
 
+    ui.set_scope_all_users(wizard.scope() == Scope::System);
+    ui.set_needs_admin(wizard.needs_elevation());
+    ui.set_menu_dir(
+        wizard
+            .menu_dir()
+            .map(|d| d.join("applications").display().to_string())
+            .unwrap_or_default()
+            .into(),
+    );
     ui.set_dir(wizard.dir().into());
     let check = wizard.location();
     let (state, detail, why) = match check.map(|c| &c.status) {

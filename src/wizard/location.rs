@@ -14,7 +14,10 @@ use crate::wizard::machine::{LocationCheck, LocationStatus};
 
 /// Checks `dir` (as typed: `~` is the home folder) for installing `bundle` with `answers`.
 /// The reason given is the real one, found the way the install itself would find it.
-pub fn check(dir: &str, bundle: &Bundle, answers: &Answers) -> LocationCheck {
+/// `elevated`: the install will run as root (for all users, from a normal user's window),
+/// so what only this user may not do (write `/opt`, look into a folder) is no reason; the
+/// install as root checks again and its refusal comes back to this page.
+pub fn check(dir: &str, bundle: &Bundle, answers: &Answers, elevated: bool) -> LocationCheck {
     let path = expand_home(dir.trim());
     let resolved = (path != Path::new(dir)).then(|| path.display().to_string());
     let done = |status, needed, free| LocationCheck {
@@ -59,7 +62,12 @@ pub fn check(dir: &str, bundle: &Bundle, answers: &Answers) -> LocationCheck {
         .previous
         .as_ref()
         .map(|p| p.receipt.product_version.clone());
-    let status = match plan.problems.first() {
+    let problems: Vec<&Problem> = plan
+        .problems
+        .iter()
+        .filter(|p| !(elevated && matches!(p, Problem::NotWritable(_) | Problem::NotAllowed(_))))
+        .collect();
+    let status = match problems.first().copied() {
         Some(Problem::FileInTheWay(p)) => LocationStatus::FileInTheWay(p.display().to_string()),
         Some(Problem::NotAllowed(p)) => LocationStatus::NotAllowed(p.display().to_string()),
         Some(Problem::NotADir(_)) => LocationStatus::NotADir,

@@ -309,6 +309,8 @@ pub struct Wizard {
     /// Where each scope's menu entries go, as the front end found them in its environment;
     /// `None` (and in tests): no entries.
     menu_dirs: MenuDirs,
+    /// This process runs as root (an administrator).
+    admin: bool,
 }
 
 /// The menu folder of each scope ([`Scope::menu_dir`]).
@@ -362,7 +364,15 @@ impl Wizard {
             scope: answers.scope,
             menu_entries: answers.menu_entries,
             menu_dirs: MenuDirs::default(),
+            admin: rustix::process::geteuid().is_root(),
         }
+    }
+
+    /// The wizard as a normal user (`false`) or root (`true`) runs it; the UI tests, which
+    /// run as root, show a normal user's window with it.
+    pub fn with_admin(mut self, admin: bool) -> Wizard {
+        self.admin = admin;
+        self
     }
 
     /// Where the menu entries of each scope go; without this the wizard adds none.
@@ -394,7 +404,7 @@ impl Wizard {
     /// Whether the install needs administrator rights this process does not have: a
     /// machine-wide install by a normal user.
     pub fn needs_elevation(&self) -> bool {
-        self.scope == Scope::System && !rustix::process::geteuid().is_root()
+        self.scope == Scope::System && !self.admin
     }
 
     /// The menu folder the install writes its entries to, if any.
