@@ -62,6 +62,7 @@ fn shoot(language: Language, out: &Path) -> Result<(), Box<dyn std::error::Error
     let options = GuiOptions {
         log: tmp.path().join("setup.log"),
         save_answers: None,
+        ..Default::default()
     };
     let (window, controller) = setup_window::build(Bundle::open(None, None)?, wizard, options)?;
     window
@@ -170,6 +171,7 @@ fn shoot_maintenance(
     let options = GuiOptions {
         log: log.to_path_buf(),
         save_answers: None,
+        ..Default::default()
     };
     let (window, controller) = setup_window::build(Bundle::open(None, None)?, wizard, options)?;
     window

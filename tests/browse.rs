@@ -170,6 +170,7 @@ fn on_the_location_page() -> Wizardry {
     let options = GuiOptions {
         log: tmp.path().join("setup.log"),
         save_answers: None,
+        ..Default::default()
     };
     let (window, controller) =
         setup_window::build(Bundle::open(None, None).unwrap(), wizard, options).unwrap();

@@ -58,6 +58,7 @@ fn a_focused_check_box_is_drawn_at_full_size() {
     let options = GuiOptions {
         log: tmp.path().join("setup.log"),
         save_answers: None,
+        ..Default::default()
     };
     let (window, _controller) =
         setup_window::build(Bundle::open(None, None).unwrap(), wizard, options).unwrap();

@@ -67,6 +67,7 @@ fn setup_full(
     let options = GuiOptions {
         log: tmp.path().join("setup.log"),
         save_answers,
+        ..Default::default()
     };
     let (window, controller) =
         setup_window::build(Bundle::open(payload, None).unwrap(), wizard, options).unwrap();
@@ -101,6 +102,7 @@ fn open_installed(dir: &Path, log: &Path) -> Setup {
     let options = GuiOptions {
         log: log.to_path_buf(),
         save_answers: None,
+        ..Default::default()
     };
     let (window, controller) =
         setup_window::build(Bundle::open(None, None).unwrap(), wizard, options).unwrap();
@@ -940,6 +942,7 @@ fn the_scope_choice_moves_the_default_folder_and_the_ready_page_says_who_needs_a
     let options = GuiOptions {
         log: tmp.path().join("setup.log"),
         save_answers: None,
+        ..Default::default()
     };
     let (window, controller) =
         setup_window::build(Bundle::open(None, None).unwrap(), wizard, options).unwrap();

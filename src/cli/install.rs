@@ -182,7 +182,13 @@ pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
     let dir = answers.install_dir();
     let silent = answers.mode == crate::consent::answers::UiMode::Silent;
     if !unattended && !dry_run && !silent {
-        return run_wizard(bundle, &answers, dir, log, save_answers, None);
+        let source = crate::engine::elevation::Source {
+            payload,
+            installer,
+            statements,
+            trusted_key,
+        };
+        return run_wizard(bundle, &answers, dir, log, save_answers, None, source);
     }
 
     let console = Console::start(log.as_deref(), std::io::stderr().is_terminal())?;
@@ -240,6 +246,7 @@ pub(super) fn run_wizard(
     log: Option<PathBuf>,
     save_answers: Option<PathBuf>,
     choice: Option<crate::wizard::machine::MaintenanceChoice>,
+    source: crate::engine::elevation::Source,
 ) -> anyhow::Result<ExitStatus> {
     // The same product and version already in the folder: maintenance mode (Modify, Repair,
     // Uninstall), as running an MSI again offers. Another version is an upgrade.
@@ -297,6 +304,8 @@ pub(super) fn run_wizard(
         let options = setup_window::GuiOptions {
             log: log.clone(),
             save_answers: save_answers.clone(),
+            source,
+            elevated_program: None,
         };
         match setup_window::run(bundle.clone(), wizard.clone(), options) {
             Ok(code) => return Ok(ExitStatus::from_code(code)),

@@ -131,6 +131,7 @@ pub(super) fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
             None,
             None,
             Some(crate::wizard::machine::MaintenanceChoice::Uninstall),
+            Default::default(),
         );
     }
     let records = if args.remove_config {

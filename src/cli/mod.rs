@@ -10,6 +10,7 @@
 //! May use every other part; nothing uses it but `main`.
 
 mod common;
+mod elevated;
 mod install;
 mod ksn;
 mod maintain;
@@ -61,6 +62,10 @@ enum Command {
     Repair(RepairArgs),
     /// Remove exactly what was installed, and the folders left empty.
     Uninstall(UninstallArgs),
+    /// The install a normal user's window runs as root through pkexec (for all users): its
+    /// request on standard input, its progress as JSON lines on standard output.
+    #[command(hide = true)]
+    Elevated,
 }
 
 const EXIT_CODES: &str = "\
@@ -163,6 +168,7 @@ pub fn main() -> ExitCode {
         Some(Command::Settings(args)) => (maintain::run_settings(args), None),
         Some(Command::Repair(args)) => (maintain::run_repair(args), None),
         Some(Command::Uninstall(args)) => (maintain::run_uninstall(args), None),
+        Some(Command::Elevated) => (elevated::run_elevated(), None),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),

@@ -12,6 +12,7 @@
 
 pub mod control;
 pub mod desktop;
+pub mod elevation;
 pub mod executor;
 pub mod faults;
 pub mod journal;

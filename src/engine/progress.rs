@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Phase {
     Recovering,
     Preparing,
@@ -34,7 +35,10 @@ impl Phase {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Also the JSON lines an elevated install streams to the window that started it
+/// ([`crate::engine::elevation`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Event {
     Phase(Phase),
     /// A step done, in words, for the log.

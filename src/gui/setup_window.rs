@@ -23,6 +23,7 @@ use crate::consent::answers::Scope;
 use crate::consent::rules::Decision;
 use crate::consent::statements::{self, Language};
 use crate::engine::control::RunControl;
+use crate::engine::elevation;
 use crate::engine::plan::{self, Plan};
 use crate::engine::progress::{Event, Reporter};
 use crate::engine::{executor, log, target};
@@ -36,12 +37,18 @@ use crate::gui::{
 };
 
 /// What the wizard needs besides its state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct GuiOptions {
     /// Where the log goes.
     pub log: PathBuf,
     /// Where to write the chosen answers when Install is pressed.
     pub save_answers: Option<PathBuf>,
+    /// Where the bundle came from, for an install run as root ("For all users" chosen by a
+    /// normal user): the privileged side opens the same one.
+    pub source: elevation::Source,
+    /// The ksn-setup that runs as root; `None`: this program's own file. (The UI tests run
+    /// inside the test program, so they name the built ksn-setup.)
+    pub elevated_program: Option<PathBuf>,
 }
 
 /// How the work on the worker thread ended: the Finish page's outcome, or the engine's error.
@@ -378,6 +385,29 @@ fn start_install(controller: &Rc<Controller>) {
         });
         return;
     }
+    if controller.wizard.borrow().needs_elevation() {
+        // For all users from a normal user's window: only the install runs as root.
+        let request = elevation::Request {
+            format: elevation::FORMAT,
+            job: elevation::Job::Install {
+                answers,
+                source: controller.options.source.clone(),
+            },
+        };
+        let program = controller.options.elevated_program.clone();
+        start_worker(controller, move |reporter, control| {
+            reporter.step("installing for all users as administrator, through pkexec");
+            let installed = elevation::run(&request, program.as_deref(), reporter, control)?;
+            if let Some(message) = &installed.recovered {
+                reporter.notice(format!("recovered: {message}"));
+            }
+            Ok(Outcome::Installed {
+                ksn: installed.ksn,
+                dir: installed.dir,
+            })
+        });
+        return;
+    }
     let bundle = Arc::clone(&controller.bundle);
     start_worker(controller, move |reporter, control| {
         let dir = answers.install_dir();
@@ -481,6 +511,27 @@ fn poll_worker(controller: &Rc<Controller>) {
     }
     if let Some((result, cancelled)) = finished {
         controller.timer.stop();
+        // Authentication dismissed or refused: nothing was written; back to the Location page,
+        // which says so, as a UAC prompt answered No returns to the installer.
+        if let Some(refused) = result
+            .as_ref()
+            .err()
+            .and_then(|e| e.downcast_ref::<elevation::ElevationError>())
+        {
+            if let Some(file) = controller.log.borrow_mut().as_mut() {
+                log::write_log(file, &Event::Step(format!("error: {refused}")));
+            }
+            controller.worker.borrow_mut().take();
+            let action = controller
+                .wizard
+                .borrow_mut()
+                .elevation_refused(refused.to_string());
+            perform(controller, action);
+            if let Some(window) = controller.window.upgrade() {
+                sync(&window, controller);
+            }
+            return;
+        }
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(_) if cancelled => Outcome::Cancelled,
@@ -649,6 +700,7 @@ fn sync(window: &SetupWindow, controller: &Controller) {
 
     ui.set_scope_all_users(wizard.scope() == Scope::System);
     ui.set_needs_admin(wizard.needs_elevation());
+    ui.set_elevation_message(wizard.elevation_message().unwrap_or_default().into());
     ui.set_menu_dir(
         wizard
             .menu_dir()

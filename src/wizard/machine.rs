@@ -311,6 +311,9 @@ pub struct Wizard {
     menu_dirs: MenuDirs,
     /// This process runs as root (an administrator).
     admin: bool,
+    /// Why the install as administrator did not start (authentication dismissed or
+    /// refused), shown on the Location page until the user changes something.
+    elevation_message: Option<String>,
 }
 
 /// The menu folder of each scope ([`Scope::menu_dir`]).
@@ -365,7 +368,23 @@ impl Wizard {
             menu_entries: answers.menu_entries,
             menu_dirs: MenuDirs::default(),
             admin: rustix::process::geteuid().is_root(),
+            elevation_message: None,
         }
+    }
+
+    /// The install as administrator did not start: nothing was written, so the user is back
+    /// on the Location page with `message`, to try again or choose "Only for me".
+    pub fn elevation_refused(&mut self, message: String) -> Action {
+        self.confirming_cancel = false;
+        self.progress = Progress::default();
+        self.elevation_message = Some(message);
+        self.location = None;
+        self.page = Page::Location;
+        Action::CheckLocation(self.dir.clone())
+    }
+
+    pub fn elevation_message(&self) -> Option<&str> {
+        self.elevation_message.as_deref()
     }
 
     /// The wizard as a normal user (`false`) or root (`true`) runs it; the UI tests, which
@@ -392,6 +411,7 @@ impl Wizard {
         if scope == self.scope {
             return Action::None;
         }
+        self.elevation_message = None;
         let was_default = crate::base::paths::expand_home(&self.dir) == self.scope.default_dir();
         self.scope = scope;
         if was_default {
@@ -549,6 +569,7 @@ impl Wizard {
 
     /// Changes the install folder; the front end checks it and reports back.
     pub fn set_dir(&mut self, dir: &str) -> Action {
+        self.elevation_message = None;
         self.dir = dir.to_string();
         Action::CheckLocation(self.dir.clone())
     }
