@@ -134,15 +134,19 @@ fn empty_or_absent(dir: &Path) -> bool {
         .unwrap_or(true)
 }
 
-/// One test, its cases in turn: they change `PATH` for this process.
+/// The tests change `PATH` for this process: one at a time.
+static PATH_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// One test, its cases in turn.
 #[test]
 fn for_all_users_runs_only_the_install_as_root_and_a_refusal_returns_to_the_location_page() {
+    let _path = PATH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let bin_dir = tmp.path().join("bin");
     fs::create_dir(&bin_dir).unwrap();
     let path = std::env::var("PATH").unwrap_or_default();
-    // SAFETY: the only test of this program, before its first thread that reads the
-    // environment; the Slint backend reads no PATH.
+    // SAFETY: under PATH_LOCK, before this test starts a thread that reads the environment;
+    // the Slint backend reads no PATH.
     unsafe { std::env::set_var("PATH", format!("{}:{path}", bin_dir.display())) };
     let menu = tmp.path().join("sys-share");
     fs::create_dir(&menu).unwrap();
@@ -228,6 +232,99 @@ fn for_all_users_runs_only_the_install_as_root_and_a_refusal_returns_to_the_loca
         "the cancelled install left {}",
         dir.display()
     );
+}
+
+/// The product installed for all users (root's, as the tests run as root), and a normal
+/// user's window on it uninstalling from the menu's entry: the task runs as root.
+#[test]
+fn a_normal_users_uninstall_of_a_machine_wide_install_runs_as_root() {
+    let _path = PATH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let menu = tmp.path().join("sys-share");
+    fs::create_dir(&menu).unwrap();
+    let dir = tmp.path().join("opt/ksn-demo");
+    let out = support::ksn_setup()
+        .args([
+            "install",
+            "--unattended",
+            "--accept-eula",
+            "--accept-privacy-policy",
+            "--scope",
+            "system",
+            "--dir",
+        ])
+        .arg(&dir)
+        .env("XDG_DATA_DIRS", &menu)
+        .output()
+        .unwrap();
+    support::assert_ok(&out);
+    assert!(
+        menu.join("applications/ksn-demo-security.desktop")
+            .is_file()
+    );
+
+    // The stand-in pkexec records that it was asked, then runs the program (as root).
+    let bin_dir = tmp.path().join("bin");
+    fs::create_dir(&bin_dir).unwrap();
+    let asked = tmp.path().join("asked");
+    let program = PathBuf::from(support::bin());
+    let stand_in = format!(
+        "#!/bin/sh\necho \"$@\" > '{}'\nexec \"$@\"\n",
+        asked.display()
+    );
+    fs::write(bin_dir.join("pkexec"), stand_in).unwrap();
+    fs::set_permissions(bin_dir.join("pkexec"), fs::Permissions::from_mode(0o755)).unwrap();
+
+    support::headless::init();
+    let answers = Answers::merge(
+        None,
+        &Overrides {
+            language: Some(Language::En),
+            ..Default::default()
+        },
+    );
+    let mut wizard = Wizard::for_installed(
+        &answers,
+        dir.clone(),
+        "1.0.0".into(),
+        None,
+        ksn_setup::wizard::machine::KsnNow::from_status(
+            &ksn_setup::maintenance::installed::InstalledProduct::open(&dir)
+                .unwrap()
+                .ksn_status(Language::En),
+        ),
+    )
+    .with_admin(false);
+    wizard.set_maintenance_choice(ksn_setup::wizard::machine::MaintenanceChoice::Uninstall);
+    assert!(wizard.maintenance_needs_elevation());
+    let options = GuiOptions {
+        log: tmp.path().join("setup.log"),
+        elevated_program: Some(program.clone()),
+        ..Default::default()
+    };
+    let (window, controller) =
+        setup_window::build(Bundle::open(None, None).unwrap(), wizard, options).unwrap();
+    window.show().unwrap();
+    let w = Window {
+        window,
+        _controller: controller,
+    };
+    // The PATH with the stand-in, only for this window's run.
+    let path = std::env::var("PATH").unwrap_or_default();
+    // SAFETY: under PATH_LOCK, before the run's threads start.
+    unsafe { std::env::set_var("PATH", format!("{}:{path}", bin_dir.display())) };
+    w.key(Key::Return);
+    w.key(Key::Return);
+    w.pump_until("the uninstall", |w| w.page() == PageId::Finish);
+    assert!(
+        fs::read_to_string(&asked)
+            .unwrap()
+            .contains(&format!("{} elevated", program.display())),
+        "pkexec was not asked"
+    );
+    assert!(!dir.join("bin/ksn-demo").exists(), "{}", w.summary());
+    assert!(!menu.join("applications/ksn-demo-security.desktop").exists());
 }
 
 /// A payload that takes a while to install: 80 files of 600 KB.

@@ -70,6 +70,7 @@ pub(super) fn run_elevated() -> anyhow::Result<ExitStatus> {
     let reporter = Reporter::new(sender, false);
     let result = match request.job {
         Job::Install { answers, source } => install(answers, source, &reporter, &control),
+        Job::Maintain { dir, task, source } => maintain(dir, task, source, &reporter, &control),
     };
     drop(reporter);
     let _ = writer.join();
@@ -123,5 +124,51 @@ fn install(
         ksn: installed.plan.ksn.record.clone(),
         dir: installed.plan.target.clone(),
         recovered: installed.recovered.clone(),
+    })
+}
+
+/// A maintenance task on a machine-wide install, as the window asked for it; a repair
+/// restores from the bundle the window was started with.
+fn maintain(
+    dir: std::path::PathBuf,
+    task: serde_json::Value,
+    source: elevation::Source,
+    reporter: &Reporter,
+    control: &RunControl,
+) -> anyhow::Result<Message> {
+    use crate::maintenance::task::{self, Task};
+    if !dir.is_absolute() {
+        return Err(BadInput(anyhow::anyhow!(
+            "the request names a folder that is not an absolute path"
+        ))
+        .into());
+    }
+    let task: Task = serde_json::from_value(task).map_err(|e| {
+        BadInput(anyhow::anyhow!(
+            "the request's task is not one ksn-setup makes: {e}"
+        ))
+    })?;
+    let bundle = match task {
+        Task::Repair => {
+            let trust = signing::trust(source.trusted_key.as_deref()).map_err(BadInput)?;
+            Some(bundle_to_install(
+                source.payload.as_deref(),
+                source.installer.as_deref(),
+                source.statements.as_deref(),
+                trust.as_ref(),
+            )?)
+        }
+        _ => None,
+    };
+    let done = task::run(
+        &dir,
+        bundle.as_ref(),
+        &task,
+        &now_rfc3339(),
+        reporter,
+        control,
+    )?;
+    Ok(Message::Maintained {
+        done: serde_json::to_value(&done).expect("an outcome serialises"),
     })
 }

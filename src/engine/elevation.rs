@@ -49,6 +49,13 @@ pub struct Request {
 pub enum Job {
     /// An install for all users with the answers chosen in the window.
     Install { answers: Answers, source: Source },
+    /// A maintenance task (a KSN change, repair, uninstall) on a machine-wide install, as
+    /// the maintenance part serialises it (the engine carries it without reading it).
+    Maintain {
+        dir: PathBuf,
+        task: serde_json::Value,
+        source: Source,
+    },
 }
 
 /// Where the bundle comes from, as the window was started: its own (empty), or the
@@ -79,6 +86,10 @@ pub enum Message {
         ksn: KsnRecord,
         dir: PathBuf,
         recovered: Option<String>,
+    },
+    /// A maintenance task's outcome, as the maintenance part serialises it.
+    Maintained {
+        done: serde_json::Value,
     },
     Failed {
         message: String,
@@ -120,12 +131,22 @@ fn detail(why: &str) -> String {
     }
 }
 
-/// How an elevated install ended well.
+/// How an elevated job ended well.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Installed {
-    pub ksn: KsnRecord,
-    pub dir: PathBuf,
-    pub recovered: Option<String>,
+pub enum Reply {
+    Installed {
+        ksn: KsnRecord,
+        dir: PathBuf,
+        recovered: Option<String>,
+    },
+    Maintained(serde_json::Value),
+}
+
+/// Whether changing the installed product in `dir` needs administrator rights this process
+/// lacks: it is root's (a machine-wide install) and this is a normal user.
+pub fn needed_for(dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    !rustix::process::geteuid().is_root() && std::fs::metadata(dir).is_ok_and(|m| m.uid() == 0)
 }
 
 /// Runs `request` as root through pkexec (found on `PATH`), with `program` as the ksn-setup
@@ -137,7 +158,7 @@ pub fn run(
     program: Option<&std::path::Path>,
     reporter: &Reporter,
     control: &RunControl,
-) -> anyhow::Result<Installed> {
+) -> anyhow::Result<Reply> {
     let pkexec = find_program("pkexec").ok_or(ElevationError::NoPkexec)?;
     let exe = match program {
         Some(program) => program.to_path_buf(),
@@ -219,11 +240,12 @@ pub fn run(
                 recovered,
             }),
             _,
-        ) => Ok(Installed {
+        ) => Ok(Reply::Installed {
             ksn,
             dir,
             recovered,
         }),
+        (Some(Message::Maintained { done }), _) => Ok(Reply::Maintained(done)),
         (Some(Message::Failed { message, status }), _) => Err(failure(message, status)),
         (_, Some(126)) => Err(ElevationError::Dismissed.into()),
         (_, Some(127)) => Err(ElevationError::Refused(errors.trim().to_string()).into()),

@@ -304,12 +304,17 @@ fn after(controller: &Controller, action: Action) {
     match action {
         Action::None => {}
         Action::Change(request) => {
-            let result = ksn_change::apply(
-                &controller.dir,
-                &request,
-                &now_rfc3339(),
-                &Reporter::silent(),
-            );
+            let result = if crate::engine::elevation::needed_for(&controller.dir) {
+                change_as_administrator(&controller.dir, &request)
+            } else {
+                ksn_change::apply(
+                    &controller.dir,
+                    &request,
+                    &now_rfc3339(),
+                    &Reporter::silent(),
+                )
+                .map(|_| ())
+            };
             // Whatever happened, show what is on disk now.
             let (facts, read_error) = match InstalledProduct::open(&controller.dir) {
                 Ok(installed) => (Some(KsnFacts::read(&installed)), None),
@@ -329,6 +334,34 @@ fn after(controller: &Controller, action: Action) {
     if let Some(window) = controller.window.upgrade() {
         sync(&window, controller);
     }
+}
+
+/// A change on a machine-wide install from a normal user's window: the same change, run as
+/// root through pkexec ([`crate::engine::elevation`]); the window waits for it (a KSN change
+/// takes a moment; the password dialog is the desktop's own window).
+fn change_as_administrator(dir: &Path, request: &ksn_change::ChangeRequest) -> anyhow::Result<()> {
+    use crate::engine::elevation::{self, Job, Request};
+    use crate::maintenance::task::Task;
+    let task = Task::Modify {
+        participate: request.participate,
+        language: request.language,
+        shown_sha256: request.accepted_sha256.clone(),
+    };
+    let request = Request {
+        format: elevation::FORMAT,
+        job: Job::Maintain {
+            dir: dir.to_path_buf(),
+            task: serde_json::to_value(&task).expect("a task serialises"),
+            source: Default::default(),
+        },
+    };
+    elevation::run(
+        &request,
+        None,
+        &Reporter::silent(),
+        &crate::engine::control::RunControl::new(),
+    )
+    .map(|_| ())
 }
 
 /// Writes the model into the adapter: the one place domain values become UI values.

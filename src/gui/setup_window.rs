@@ -397,14 +397,21 @@ fn start_install(controller: &Rc<Controller>) {
         let program = controller.options.elevated_program.clone();
         start_worker(controller, move |reporter, control| {
             reporter.step("installing for all users as administrator, through pkexec");
-            let installed = elevation::run(&request, program.as_deref(), reporter, control)?;
-            if let Some(message) = &installed.recovered {
-                reporter.notice(format!("recovered: {message}"));
+            match elevation::run(&request, program.as_deref(), reporter, control)? {
+                elevation::Reply::Installed {
+                    ksn,
+                    dir,
+                    recovered,
+                } => {
+                    if let Some(message) = &recovered {
+                        reporter.notice(format!("recovered: {message}"));
+                    }
+                    Ok(Outcome::Installed { ksn, dir })
+                }
+                elevation::Reply::Maintained(_) => Err(anyhow::anyhow!(
+                    "the install as administrator answered as a maintenance task"
+                )),
             }
-            Ok(Outcome::Installed {
-                ksn: installed.ksn,
-                dir: installed.dir,
-            })
         });
         return;
     }
@@ -427,6 +434,32 @@ fn start_maintenance(controller: &Rc<Controller>, task: crate::maintenance::task
     let bundle = Arc::clone(&controller.bundle);
     let dir = PathBuf::from(controller.wizard.borrow().dir());
     let task = task.with_shown_statement(&bundle);
+    if controller.wizard.borrow().maintenance_needs_elevation() {
+        // A machine-wide install, changed from a normal user's window.
+        let request = elevation::Request {
+            format: elevation::FORMAT,
+            job: elevation::Job::Maintain {
+                dir,
+                task: serde_json::to_value(&task).expect("a task serialises"),
+                source: controller.options.source.clone(),
+            },
+        };
+        let program = controller.options.elevated_program.clone();
+        start_worker(controller, move |reporter, control| {
+            reporter.step("changing the installed product as administrator, through pkexec");
+            match elevation::run(&request, program.as_deref(), reporter, control)? {
+                elevation::Reply::Maintained(done) => Ok(Outcome::Maintained {
+                    done: serde_json::from_value(done).map_err(|e| {
+                        anyhow::anyhow!("the task as administrator answered in words this window does not read: {e}")
+                    })?,
+                }),
+                elevation::Reply::Installed { .. } => Err(anyhow::anyhow!(
+                    "the task as administrator answered as an install"
+                )),
+            }
+        });
+        return;
+    }
     start_worker(controller, move |reporter, control| {
         let done = crate::maintenance::task::run(
             &dir,

@@ -142,7 +142,7 @@ pub fn plan_change(
 }
 
 /// What a change did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ChangeOutcome {
     Changed(KsnRecord),
     /// It already was as asked; nothing was written.

@@ -15,7 +15,7 @@ use crate::engine::receipt::{ReceiptEntry, ReceiptKind};
 use crate::maintenance::installed::InstalledProduct;
 
 /// Why an installed path needs restoring.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Damage {
     Missing,
     /// A file whose bytes differ from the receipt's SHA-256.

@@ -14,7 +14,7 @@ use crate::maintenance::ksn_change::{self, ChangeOutcome, ChangeRequest};
 use crate::maintenance::repair::{self, Damage};
 use crate::maintenance::uninstall::{self, Records};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Task {
     /// Participate or not; an agreement is to the KSN Statement text in `language`, which the
     /// caller has shown (`shown_sha256`).
@@ -50,7 +50,7 @@ impl Task {
 }
 
 /// What a task did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Done {
     Modified(ChangeOutcome),
     /// Modify with the choice as it was: nothing was asked of the engine.

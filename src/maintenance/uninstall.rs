@@ -11,7 +11,7 @@ use crate::engine::receipt::ReceiptKind;
 use crate::maintenance::installed::InstalledProduct;
 
 /// Whether uninstall keeps the config and the consent log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Records {
     /// Keep `etc/product.toml` and `etc/consent-log.jsonl` (the default: the consent history
     /// is the proof of what was agreed, and a reinstall finds the settings).

@@ -427,6 +427,16 @@ impl Wizard {
         self.scope == Scope::System && !self.admin
     }
 
+    /// Whether a maintenance task on the installed product needs administrator rights this
+    /// window lacks: the product is root's (installed for all users).
+    pub fn maintenance_needs_elevation(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.maintenance.is_some()
+            && !self.admin
+            && std::fs::metadata(crate::base::paths::expand_home(&self.dir))
+                .is_ok_and(|m| m.uid() == 0)
+    }
+
     /// The menu folder the install writes its entries to, if any.
     pub fn menu_dir(&self) -> Option<&PathBuf> {
         if self.menu_entries {

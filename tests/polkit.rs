@@ -1,0 +1,260 @@
+//! "For all users" from a normal user's window with the real polkit: a system D-Bus and
+//! polkitd (started here when the machine has none running), a rules file granting a test
+//! user `org.freedesktop.policykit.exec` without a password, and the real setuid `pkexec`.
+//! The window is the real one on a real X server (Xvfb), driven with keys by `xdotool`, run
+//! as that user; only the install runs as root.
+//!
+//! Needs root (to add the user and the rule; CI runs as root) and the packages pkexec,
+//! polkitd, dbus-daemon, xvfb and xdotool (`.ci/run` installs them). Without them the test
+//! fails, naming what is missing.
+
+mod support;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+const USER: &str = "ksn-setup-polkit";
+const RULES: &str = "/etc/polkit-1/rules.d/49-ksn-setup-test.rules";
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn run(program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"))
+}
+
+fn ids(user: &str) -> (u32, u32) {
+    let id = |flag| {
+        let out = run("id", &[flag, user]);
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    (id("-u"), id("-g"))
+}
+
+/// A system bus and polkitd, as a desktop machine has them; started when not running.
+fn polkit_up() {
+    if !Path::new("/run/dbus/system_bus_socket").exists() {
+        fs::create_dir_all("/run/dbus").unwrap();
+        // A bus that died leaves its pid file, and a new one would refuse to start.
+        let _ = fs::remove_file("/run/dbus/pid");
+        let out = run("dbus-daemon", &["--system", "--fork"]);
+        assert!(
+            out.status.success(),
+            "dbus-daemon --system: {}",
+            support::show(&out)
+        );
+    }
+    let running = run("pgrep", &["-x", "polkitd"]).status.success();
+    if !running {
+        let polkitd = ["/usr/lib/polkit-1/polkitd", "/usr/libexec/polkitd"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("polkitd is installed (apt-get install polkitd)");
+        // It stays, as the machine's polkit daemon: never waited for.
+        #[allow(clippy::zombie_processes)]
+        Command::new(polkitd)
+            .arg("--no-debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("polkitd starts");
+    }
+}
+
+struct Xvfb {
+    server: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        let mut server = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-screen",
+                "0",
+                "1280x1024x24",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb runs");
+        let mut line = String::new();
+        BufReader::new(server.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        Xvfb {
+            server,
+            display: format!(":{}", line.trim()),
+        }
+    }
+
+    fn xdotool(&self, args: &[&str]) -> std::process::Output {
+        Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .expect("xdotool runs (apt-get install xdotool)")
+    }
+
+    /// Presses `key` in the window that has the focus, then lets the window act on it.
+    fn key(&self, key: &str) {
+        self.xdotool(&["key", key]);
+        sleep(Duration::from_millis(700));
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_normal_user_installs_for_all_users_through_the_real_polkit() {
+    assert!(
+        is_root(),
+        "this test needs root (CI runs as root) to add a user and a polkit rule"
+    );
+    if !run("id", &[USER]).status.success() {
+        let out = run("useradd", &["-m", "-s", "/bin/sh", USER]);
+        assert!(out.status.success(), "useradd: {}", support::show(&out));
+    }
+    let (uid, gid) = ids(USER);
+    fs::create_dir_all("/etc/polkit-1/rules.d").unwrap();
+    fs::write(
+        RULES,
+        format!(
+            "polkit.addRule(function(action, subject) {{\n    if (action.id == \"org.freedesktop.policykit.exec\" && subject.user == \"{USER}\") {{\n        return polkit.Result.YES;\n    }}\n}});\n"
+        ),
+    )
+    .unwrap();
+    polkit_up();
+    // polkitd reads the new rule on its own; pkexec works for the user once it has.
+    wait_for(
+        "polkit to grant the test user",
+        Duration::from_secs(20),
+        || {
+            Command::new("pkexec")
+                .arg("/bin/true")
+                .uid(uid)
+                .gid(gid)
+                .stdin(Stdio::null())
+                .output()
+                .is_ok_and(|o| o.status.success())
+        },
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    // The program where the user may run it, and a system menu folder of the test's own.
+    let program = tmp.path().join("ksn-setup");
+    fs::copy(support::bin(), &program).unwrap();
+    let menu = tmp.path().join("sys-share");
+    fs::create_dir(&menu).unwrap();
+    let home = tmp.path().join("home");
+    fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(uid), Some(gid)).unwrap();
+    let dir = tmp.path().join("opt/ksn-demo");
+
+    let x = Xvfb::start();
+    let mut window = Command::new(&program)
+        .args(["install", "--scope", "system", "--dir"])
+        .arg(&dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &home)
+        .env("LANG", "C.UTF-8")
+        .env("DISPLAY", &x.display)
+        .env("XDG_DATA_DIRS", &menu)
+        .uid(uid)
+        .gid(gid)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the window", Duration::from_secs(30), || {
+        x.xdotool(&["search", "--name", "KSN Demo Security"])
+            .stdout
+            .iter()
+            .any(|b| b.is_ascii_digit())
+    });
+    sleep(Duration::from_secs(1));
+    // There is no window manager: the window gets the keyboard's focus from xdotool.
+    let found = x.xdotool(&["search", "--name", "KSN Demo Security"]);
+    let id = String::from_utf8_lossy(&found.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    x.xdotool(&["mousemove", "400", "300", "click", "1"]);
+    x.xdotool(&["windowfocus", "--sync", &id]);
+    sleep(Duration::from_millis(500));
+    // Welcome, both licenses ticked, the KSN box ticked, Location (for all users, from
+    // --scope), Ready, Install: pkexec asks polkit, which grants.
+    for key in [
+        "Return", "space", "Return", "space", "Return", "space", "Return", "Return", "Return",
+    ] {
+        x.key(key);
+    }
+    let config = dir.join("etc/product.toml");
+    wait_for("the install as root", Duration::from_secs(60), || {
+        dir.join(".ksn-setup/receipt.toml").exists()
+    });
+    let meta = fs::metadata(&config).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(meta.uid(), 0, "the product is root's");
+    let ksn = support::read_toml(&config)["ksn"]
+        .as_table()
+        .unwrap()
+        .clone();
+    assert_eq!(ksn["participate"].as_bool(), Some(true));
+    assert_eq!(ksn["decided_by"].as_str(), Some("user"));
+    let entry = menu.join("applications/ksn-demo-security-settings.desktop");
+    assert!(entry.is_file());
+    let out = run("desktop-file-validate", &[entry.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", support::show(&out));
+    // Finish closes the window, which ends well.
+    sleep(Duration::from_secs(1));
+    x.key("Return");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = window.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = window.kill();
+            panic!("the window did not close on Finish");
+        }
+        sleep(Duration::from_millis(100));
+    };
+    let mut errors = String::new();
+    let _ = std::io::Read::read_to_string(&mut window.stderr.take().unwrap(), &mut errors);
+    assert_eq!(status.code(), Some(0), "{errors}");
+    let _ = fs::remove_file(RULES);
+}
