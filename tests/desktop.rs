@@ -59,6 +59,15 @@ impl Machine {
         cmd
     }
     fn install(&self, dir: &Path, args: &[&str]) -> Output {
+        self.install_command(dir, args).output().unwrap()
+    }
+    /// An install only for me into `dir`, stopped at the fault point `fault`.
+    fn install_with_fault(&self, dir: &Path, fault: &str) -> Output {
+        let mut cmd = self.install_command(dir, &["--scope", "user"]);
+        cmd.env("KSN_SETUP_FAULT", fault);
+        cmd.output().unwrap()
+    }
+    fn install_command(&self, dir: &Path, args: &[&str]) -> Command {
         let mut cmd = self.command(&[
             "install",
             "--unattended",
@@ -66,7 +75,14 @@ impl Machine {
             "--accept-privacy-policy",
         ]);
         cmd.arg("--dir").arg(dir).args(args);
-        cmd.output().unwrap()
+        cmd
+    }
+    /// What is left in the user's data folder.
+    fn left_in_user_share(&self) -> Vec<std::ffi::OsString> {
+        fs::read_dir(self.user_share())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect()
     }
     fn run_on(&self, args: &[&str], dir: &Path) -> Output {
         let mut cmd = self.command(args);
@@ -233,26 +249,12 @@ fn no_menu_entries_adds_none() {
 fn an_error_while_writing_the_entries_rolls_them_back_with_the_install() {
     let m = Machine::new();
     let dir = m.path("p");
-    let mut cmd = m.command(&[
-        "install",
-        "--unattended",
-        "--accept-eula",
-        "--accept-privacy-policy",
-        "--scope",
-        "user",
-    ]);
     // The fourth menu file: two icons and an entry are written by then.
-    cmd.arg("--dir")
-        .arg(&dir)
-        .env("KSN_SETUP_FAULT", "fail@menu-file#3");
-    let out = cmd.output().unwrap();
+    let out = m.install_with_fault(&dir, "fail@menu-file#3");
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert_no_entries(&m.user_share());
     assert!(!dir.exists());
-    let left: Vec<_> = fs::read_dir(m.user_share())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let left = m.left_in_user_share();
     assert!(left.is_empty(), "left in the data folder: {left:?}");
 }
 
@@ -261,18 +263,7 @@ fn a_kill_while_writing_the_entries_leaves_none_after_recovery() {
     for nth in 0..5 {
         let m = Machine::new();
         let dir = m.path("p");
-        let mut cmd = m.command(&[
-            "install",
-            "--unattended",
-            "--accept-eula",
-            "--accept-privacy-policy",
-            "--scope",
-            "user",
-        ]);
-        cmd.arg("--dir")
-            .arg(&dir)
-            .env("KSN_SETUP_FAULT", format!("kill@menu-file#{nth}"));
-        let out = cmd.output().unwrap();
+        let out = m.install_with_fault(&dir, &format!("kill@menu-file#{nth}"));
         assert_eq!(
             out.status.code(),
             None,
@@ -282,10 +273,7 @@ fn a_kill_while_writing_the_entries_leaves_none_after_recovery() {
         let out = m.run_on(&["recover"], &dir);
         assert_ok(&out);
         assert_no_entries(&m.user_share());
-        let left: Vec<_> = fs::read_dir(m.user_share())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let left = m.left_in_user_share();
         assert!(left.is_empty(), "kill@menu-file#{nth} left {left:?}");
     }
 }
@@ -298,18 +286,7 @@ fn a_reinstall_over_entries_of_an_earlier_install_puts_them_back_on_rollback() {
     // Another folder's install would take the entries over; it fails, and they come back.
     let before = fs::read(m.user_share().join(ENTRIES[0])).unwrap();
     let second = m.path("q");
-    let mut cmd = m.command(&[
-        "install",
-        "--unattended",
-        "--accept-eula",
-        "--accept-privacy-policy",
-        "--scope",
-        "user",
-    ]);
-    cmd.arg("--dir")
-        .arg(&second)
-        .env("KSN_SETUP_FAULT", "fail@receipt");
-    let out = cmd.output().unwrap();
+    let out = m.install_with_fault(&second, "fail@receipt");
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert_eq!(fs::read(m.user_share().join(ENTRIES[0])).unwrap(), before);
     assert_entries(&m.user_share(), &dir);

@@ -12,9 +12,9 @@ mod support;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
+use i_slint_backend_testing::ElementHandle;
 use ksn_setup::bundle::contents::Bundle;
 use ksn_setup::consent::answers::{Answers, Overrides, Scope};
 use ksn_setup::consent::statements::Language;
@@ -91,25 +91,11 @@ impl Window {
 
     /// Lets timers run until `done` or 60 s.
     fn pump_until(&self, what: &str, done: impl Fn(&Window) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !done(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(10));
-            i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(40));
-        }
+        support::headless::pump_until(what, || done(self));
     }
 
     fn summary(&self) -> String {
-        self.window
-            .root_element()
-            .query_descendants()
-            .match_accessible_role(AccessibleRole::Text)
-            .find_all()
-            .into_iter()
-            .filter_map(|e| e.accessible_label().or_else(|| e.accessible_value()))
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
+        support::headless::texts(&self.window)
     }
 
     fn click(&self, label: &str) {

@@ -10,12 +10,13 @@
 
 mod support;
 
+use support::xvfb::Xvfb;
+
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -72,37 +73,12 @@ fn polkit_up() {
     }
 }
 
-struct Xvfb {
-    server: Child,
-    display: String,
+trait Keyboard {
+    fn xdotool(&self, args: &[&str]) -> std::process::Output;
+    fn key(&self, key: &str);
 }
 
-impl Xvfb {
-    fn start() -> Xvfb {
-        let mut server = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-nolisten",
-                "tcp",
-                "-screen",
-                "0",
-                "1280x1024x24",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb runs");
-        let mut line = String::new();
-        BufReader::new(server.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Xvfb {
-            server,
-            display: format!(":{}", line.trim()),
-        }
-    }
-
+impl Keyboard for Xvfb {
     fn xdotool(&self, args: &[&str]) -> std::process::Output {
         Command::new("xdotool")
             .args(args)
@@ -115,13 +91,6 @@ impl Xvfb {
     fn key(&self, key: &str) {
         self.xdotool(&["key", key]);
         sleep(Duration::from_millis(700));
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
     }
 }
 
@@ -180,7 +149,7 @@ fn a_normal_user_installs_for_all_users_through_the_real_polkit() {
     std::os::unix::fs::chown(&home, Some(uid), Some(gid)).unwrap();
     let dir = tmp.path().join("opt/ksn-demo");
 
-    let x = Xvfb::start();
+    let x = Xvfb::start((1280, 1024));
     let mut window = Command::new(&program)
         .args(["install", "--scope", "system", "--dir"])
         .arg(&dir)

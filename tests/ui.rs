@@ -190,16 +190,7 @@ impl Setup {
 
     /// Every text the window shows, a line each: what a person reads on the page.
     fn summary(&self) -> String {
-        self.window
-            .root_element()
-            .query_descendants()
-            .match_accessible_role(AccessibleRole::Text)
-            .find_all()
-            .into_iter()
-            .filter_map(|e| e.accessible_label().or_else(|| e.accessible_value()))
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
+        support::headless::texts(&self.window)
     }
 
     fn ksn(&self) -> toml::Table {

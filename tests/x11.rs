@@ -7,50 +7,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::xvfb::Xvfb;
 use support::{assert_ok, install};
 
 const SCREEN: (u32, u32) = (1280, 1024);
-
-/// An X server of our own, on a display number it picks itself.
-struct Xvfb {
-    server: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Xvfb {
-        let mut server = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
-            .arg(format!("{}x{}x24", SCREEN.0, SCREEN.1))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb runs (apt-get install xvfb; .ci/run installs it)");
-        // With -displayfd, the server writes its display number once it accepts clients.
-        let mut line = String::new();
-        BufReader::new(server.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let number = line.trim();
-        assert!(!number.is_empty(), "Xvfb gave no display number");
-        Xvfb {
-            server,
-            display: format!(":{number}"),
-        }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
-}
 
 /// A top-level window as `xwininfo -root -tree` lists it.
 #[derive(Debug)]
@@ -152,7 +116,7 @@ fn stop(mut program: Child) {
 
 #[test]
 fn the_setup_window_names_itself_and_fits_the_screen_at_double_scale() {
-    let x = Xvfb::start();
+    let x = Xvfb::start(SCREEN);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
     let mut cmd = support::ksn_setup();
@@ -180,7 +144,7 @@ fn the_setup_window_names_itself_and_fits_the_screen_at_double_scale() {
 
 #[test]
 fn the_settings_window_has_a_class_of_its_own_and_fits_the_screen() {
-    let x = Xvfb::start();
+    let x = Xvfb::start(SCREEN);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
     assert_ok(&install(&dir, &[]));

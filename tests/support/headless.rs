@@ -42,3 +42,29 @@ pub fn assert_labelled(
         }
     }
 }
+
+/// Every text `root` shows, a line each: what a person reads on the page.
+pub fn texts(root: &impl i_slint_backend_testing::ElementRoot) -> String {
+    root.root_element()
+        .query_descendants()
+        .match_accessible_role(i_slint_backend_testing::AccessibleRole::Text)
+        .find_all()
+        .into_iter()
+        .filter_map(|e| e.accessible_label().or_else(|| e.accessible_value()))
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Lets timers and a worker thread run until `done` says so, or fails after 60 s.
+pub fn pump_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(40));
+    }
+}
