@@ -1,8 +1,9 @@
 //! "For all users" from a normal user's window with the real polkit: a system D-Bus and
 //! polkitd (started here when the machine has none running), a rules file granting a test
 //! user `org.freedesktop.policykit.exec` without a password, and the real setuid `pkexec`.
-//! The window is the real one on a real X server (Xvfb), driven with keys by `xdotool`, run
-//! as that user; only the install runs as root.
+//! The windows are the real ones on a real X server (Xvfb), driven with keys by `xdotool`,
+//! run as that user: the setup window installs for all users, then the menu's Settings entry
+//! turns KSN off and its Uninstall entry removes the product; only the work runs as root.
 //!
 //! Needs root (to add the user and the rule; CI runs as root) and the packages pkexec,
 //! polkitd, dbus-daemon, xvfb and xdotool (`.ci/run` installs them). Without them the test
@@ -103,7 +104,8 @@ fn wait_for(what: &str, limit: Duration, done: impl Fn() -> bool) {
 }
 
 #[test]
-fn a_normal_user_installs_for_all_users_through_the_real_polkit() {
+fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_menu_through_the_real_polkit()
+ {
     assert!(
         is_root(),
         "this test needs root (CI runs as root) to add a user and a polkit rule"
@@ -225,5 +227,113 @@ fn a_normal_user_installs_for_all_users_through_the_real_polkit() {
     let mut errors = String::new();
     let _ = std::io::Read::read_to_string(&mut window.stderr.take().unwrap(), &mut errors);
     assert_eq!(status.code(), Some(0), "{errors}");
+
+    // From the menu, as that user: Settings turns KSN off (Space on the focused switch),
+    // then Uninstall removes the product (Next, Uninstall on "Ready to remove", Finish).
+    let as_user = |exec: &str| {
+        let words = shell_words(exec);
+        Command::new(&words[0])
+            .args(&words[1..])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &home)
+            .env("LANG", "C.UTF-8")
+            .env("DISPLAY", &x.display)
+            .uid(uid)
+            .gid(gid)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let focus = |name: &str| {
+        wait_for(name, Duration::from_secs(30), || {
+            x.xdotool(&["search", "--name", name])
+                .stdout
+                .iter()
+                .any(|b| b.is_ascii_digit())
+        });
+        sleep(Duration::from_secs(1));
+        let found = x.xdotool(&["search", "--name", name]);
+        let id = String::from_utf8_lossy(&found.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_string();
+        x.xdotool(&["windowfocus", "--sync", &id]);
+        sleep(Duration::from_millis(500));
+    };
+    let mut settings = as_user(&exec_of(&entry));
+    focus("Settings");
+    x.key("space");
+    wait_for("KSN off, as root", Duration::from_secs(30), || {
+        support::read_toml(&config)["ksn"]["participate"].as_bool() == Some(false)
+    });
+    let ksn = support::read_toml(&config)["ksn"]
+        .as_table()
+        .unwrap()
+        .clone();
+    assert_eq!(ksn["decided_by"].as_str(), Some("user"));
+    x.key("Escape");
+    let _ = settings.kill();
+    let _ = settings.wait();
+    let uninstall_entry = menu.join("applications/ksn-demo-security-uninstall.desktop");
+    let mut uninstall = as_user(&exec_of(&uninstall_entry));
+    focus("Setup");
+    x.key("Return");
+    x.key("Return");
+    wait_for("the uninstall, as root", Duration::from_secs(60), || {
+        !dir.join("bin/ksn-demo").exists()
+    });
+    wait_for("the menu entries to go", Duration::from_secs(10), || {
+        !entry.exists() && !uninstall_entry.exists()
+    });
+    x.key("Return");
+    let _ = uninstall.kill();
+    let _ = uninstall.wait();
     let _ = fs::remove_file(RULES);
+}
+
+/// The `Exec` line of a desktop entry.
+fn exec_of(entry: &Path) -> String {
+    fs::read_to_string(entry)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Exec="))
+        .unwrap()
+        .to_string()
+}
+
+/// An `Exec` line split as the Desktop Entry spec says (double quotes, backslash escapes).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            '\\' if quoted => word.extend(chars.next()),
+            ' ' if !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }

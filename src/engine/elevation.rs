@@ -114,13 +114,22 @@ pub enum ElevationError {
     )]
     NoPkexec,
     #[error(
-        "the administrator's password was not given (the request was dismissed); nothing was installed"
+        "the administrator's password was not given (the request was dismissed); nothing was changed"
     )]
     Dismissed,
-    #[error("administrator rights were refused{}; nothing was installed", detail(.0))]
+    #[error("administrator rights were refused{}; nothing was changed", detail(.0))]
     Refused(String),
-    #[error("the install as administrator ended without saying how ({0}); nothing was installed")]
+    #[error(
+        "the work as administrator ended without saying how ({0}); run Setup again: it finishes or undoes what was left"
+    )]
     Silent(String),
+}
+
+impl ElevationError {
+    /// Whether the privileged side never ran, so nothing at all was written.
+    pub fn nothing_ran(&self) -> bool {
+        !matches!(self, ElevationError::Silent(_))
+    }
 }
 
 fn detail(why: &str) -> String {

@@ -550,6 +550,7 @@ fn poll_worker(controller: &Rc<Controller>) {
             .as_ref()
             .err()
             .and_then(|e| e.downcast_ref::<elevation::ElevationError>())
+            .filter(|e| e.nothing_ran())
         {
             if let Some(file) = controller.log.borrow_mut().as_mut() {
                 log::write_log(file, &Event::Step(format!("error: {refused}")));
