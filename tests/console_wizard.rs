@@ -272,6 +272,7 @@ fn agreeing_on_the_terminal_records_the_users_agreement() {
     let ksn = install_answering("y\n");
     assert_eq!(ksn["decision"].as_str(), Some("agreed"));
     assert_eq!(ksn["decided_by"].as_str(), Some("user"));
+    assert_eq!(ksn["method"].as_str(), Some("console-wizard"));
     assert_eq!(ksn["participate"].as_bool(), Some(true));
 }
 

@@ -103,6 +103,10 @@ fn each_ksn_answer_gives_its_config_and_log_line() {
             );
         } else {
             assert_eq!(ksn["decided_by"].as_str(), Some("administrator"));
+            // How: an administrator's flag, in the interface's language.
+            assert_eq!(ksn["method"].as_str(), Some("command-line"), "{args:?}");
+            let lang = if args.contains(&"ru") { "ru" } else { "en" };
+            assert_eq!(ksn["interface_language"].as_str(), Some(lang));
             let at = ksn["decided_at"].as_str().unwrap();
             assert!(at.ends_with('Z') && at.len() == 20, "RFC 3339 UTC: {at}");
         }

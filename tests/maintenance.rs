@@ -73,6 +73,9 @@ fn ksn_can_be_turned_on_and_off_from_the_command_line() {
     assert_eq!(last["event"], "change");
     assert_eq!(last["decision"], "agreed");
     assert_eq!(last["decided_by"], "user");
+    // A script passed the hash of the text it showed.
+    assert_eq!(ksn["method"].as_str(), Some("script"));
+    assert_eq!(last["method"], "script");
     assert_eq!(last["statement_version"], "1.1");
     assert_eq!(last["statement_sha256"], sha.as_str());
     assert_eq!(status_json(&dir)["state"], "on");

@@ -257,6 +257,7 @@ fn agreeing_to_the_statement_shown_turns_ksn_on_in_one_transaction() {
     assert_eq!(line["event"], "change");
     assert_eq!(line["decision"], "agreed");
     assert_eq!(line["decided_by"], "user");
+    assert_eq!(line["method"], "settings-window");
     assert_eq!(line["statement_version"], version.as_str());
     assert_eq!(line["statement_sha256"], sha256.as_str());
     assert!(

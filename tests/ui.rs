@@ -231,6 +231,8 @@ fn keyboard_walk_agreeing_installs_and_records_the_users_agreement() {
     assert_eq!(config["ksn"]["decision"].as_str(), Some("agreed"));
     assert_eq!(config["ksn"]["participate"].as_bool(), Some(true));
     assert_eq!(config["ksn"]["decided_by"].as_str(), Some("user"));
+    assert_eq!(config["ksn"]["method"].as_str(), Some("wizard-window"));
+    assert_eq!(config["ksn"]["interface_language"].as_str(), Some("en"));
     assert_eq!(config["license"]["accepted_by"].as_str(), Some("user"));
     assert!(s.dir.join("bin/ksn-demo").exists());
     s.enter();
@@ -376,6 +378,7 @@ fn a_locked_preset_is_shown_disabled_and_recorded_as_the_administrators() {
     let config = s.config();
     assert_eq!(config["ksn"]["decision"].as_str(), Some("agreed"));
     assert_eq!(config["ksn"]["decided_by"].as_str(), Some("administrator"));
+    assert_eq!(config["ksn"]["method"].as_str(), Some("answers-file"));
     assert_eq!(config["ksn"]["locked"].as_bool(), Some(true));
 }
 

@@ -314,7 +314,12 @@ pub(super) fn run_wizard(
     }
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         eprintln!("ksn-setup: {why_not_window}; using the console wizard");
-        let code = crate::console::wizard::run(&bundle, wizard, &log, save_answers.as_deref())?;
+        let code = crate::console::wizard::run(
+            &bundle,
+            wizard.on_terminal(),
+            &log,
+            save_answers.as_deref(),
+        )?;
         return Ok(ExitStatus::from_code(code));
     }
     Err(BadInput(anyhow::anyhow!(

@@ -112,6 +112,7 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
                 participate: false,
                 accepted_sha256: None,
                 language: installed.ksn_record().statement_language,
+                how: terminal_or_script(std::io::stdin().is_terminal()),
             };
             match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
                 ChangeOutcome::Changed(_) => println!(
@@ -133,6 +134,7 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
                 .unwrap_or(installed.ksn_record().statement_language);
             let statement = installed.ksn_statement();
             let (shown, text) = statement.text(language);
+            let typed = accept_statement.is_none() && std::io::stdin().is_terminal();
             let accepted = match accept_statement {
                 Some(sha) => Some(sha),
                 None if std::io::stdin().is_terminal() => {
@@ -159,6 +161,7 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
                 participate: true,
                 accepted_sha256: accepted,
                 language: shown,
+                how: terminal_or_script(typed),
             };
             match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
                 ChangeOutcome::Changed(record) => println!(
@@ -170,5 +173,19 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
             }
             Ok(ExitStatus::Success)
         }
+    }
+}
+
+/// How `ksn agree|decline` was given: typed on a terminal (after the Statement was shown, for
+/// an agreement), or by a script. The terminal's words are English (not yet translated).
+fn terminal_or_script(typed: bool) -> crate::consent::rules::Collection {
+    crate::consent::rules::Collection {
+        method: if typed {
+            crate::consent::rules::Method::Terminal
+        } else {
+            crate::consent::rules::Method::Script
+        },
+        interface_language: Language::En,
+        read_to_end: None,
     }
 }

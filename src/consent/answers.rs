@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::base::error::TomlError;
-use crate::consent::rules::{DecidedBy, KsnAnswer};
+use crate::consent::rules::{Collection, DecidedBy, KsnAnswer, Method};
 use crate::consent::statements::Language;
 
 /// How a packed installer with these answers runs.
@@ -252,6 +252,12 @@ pub struct Answers {
     pub ksn: Option<bool>,
     /// Who gave the KSN answer: an administrator's preset, or the user in the wizard.
     pub ksn_decided_by: DecidedBy,
+    /// How the KSN answer was given: by flag, in an answers file, in a wizard.
+    #[serde(default = "command_line")]
+    pub ksn_method: Method,
+    /// For a wizard: whether the KSN Statement was shown to its end.
+    #[serde(default)]
+    pub ksn_read_to_end: Option<bool>,
     pub ksn_locked: bool,
     pub language: Option<Language>,
     pub mode: UiMode,
@@ -284,6 +290,12 @@ impl Answers {
             decided_by: DecidedBy::Administrator,
             ksn: flags.ksn.or(file.ksn.participate),
             ksn_decided_by: DecidedBy::Administrator,
+            ksn_method: if flags.ksn.is_none() && file.ksn.participate.is_some() {
+                Method::AnswersFile
+            } else {
+                Method::CommandLine
+            },
+            ksn_read_to_end: None,
             ksn_locked: file.ksn.locked.as_ref().is_some_and(|l| *l.get_ref()),
             language: flags.language.or(file.ui.language),
             mode: file
@@ -323,6 +335,11 @@ impl Answers {
             participate,
             by: self.ksn_decided_by,
             locked: self.ksn_locked,
+            how: Collection {
+                method: self.ksn_method,
+                interface_language: self.language(),
+                read_to_end: self.ksn_read_to_end,
+            },
         })
     }
 
@@ -330,6 +347,10 @@ impl Answers {
     pub fn language(&self) -> Language {
         self.language.unwrap_or_else(Language::from_env)
     }
+}
+
+fn command_line() -> Method {
+    Method::CommandLine
 }
 
 /// The default install folder: `/opt/ksn-demo` for root, `~/.local/share/ksn-demo` otherwise.
@@ -391,5 +412,9 @@ mod tests {
         let a = Answers::merge(Some(&f), &flags);
         assert_eq!(a.ksn, Some(false));
         assert_eq!(a.language, Some(Language::En));
+        // How the KSN answer was given: the flag that overrode the file.
+        assert_eq!(a.ksn_method, Method::CommandLine);
+        let from_file = Answers::merge(Some(&f), &Overrides::default());
+        assert_eq!(from_file.ksn_method, Method::AnswersFile);
     }
 }

@@ -169,6 +169,9 @@ mod tests {
             statement_version: "1.1".into(),
             statement_language: Language::En,
             statement_sha256: "ab".into(),
+            method: Some(crate::consent::rules::Method::AnswersFile),
+            interface_language: Some(Language::En),
+            statement_read_to_end: None,
         };
         let license = LicenseRecord {
             eula_accepted: true,

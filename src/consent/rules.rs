@@ -50,6 +50,53 @@ impl DecidedBy {
     }
 }
 
+/// How a decision was given (the collection method of ISO/IEC TS 27560 and the Kantara
+/// Consent Receipt): which interface, and for the terminal and scripts, how the Statement
+/// was shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// The setup wizard's window.
+    WizardWindow,
+    /// The setup wizard on a terminal.
+    ConsoleWizard,
+    /// The product's Settings window.
+    SettingsWindow,
+    /// `ksn agree` showed the Statement on a terminal and "yes" was typed; `ksn decline` there.
+    Terminal,
+    /// `ksn agree --accept-statement HASH`: a script showed the text and passed its hash.
+    Script,
+    /// An administrator's answers file (or the answers packed into an installer).
+    AnswersFile,
+    /// An administrator's flags (`--ksn agree|decline`).
+    CommandLine,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::WizardWindow => "wizard-window",
+            Method::ConsoleWizard => "console-wizard",
+            Method::SettingsWindow => "settings-window",
+            Method::Terminal => "terminal",
+            Method::Script => "script",
+            Method::AnswersFile => "answers-file",
+            Method::CommandLine => "command-line",
+        }
+    }
+}
+
+/// How an answer was given, for the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collection {
+    pub method: Method,
+    /// The language of the interface the answer was given in.
+    pub interface_language: Language,
+    /// For the wizards and the Settings window: whether the Statement was shown to its end
+    /// (scrolled, or paged, to its last line). Recorded, never required.
+    pub read_to_end: Option<bool>,
+}
+
 /// The `[ksn]` table of the installed config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KsnRecord {
@@ -68,6 +115,26 @@ pub struct KsnRecord {
     pub statement_version: String,
     pub statement_language: Language,
     pub statement_sha256: String,
+    /// How the decision was given; absent while undecided, and in records written before
+    /// ksn-setup kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
+    /// The language of the interface the decision was given in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface_language: Option<Language>,
+    /// For the wizards and the Settings window: whether the Statement was shown to its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_read_to_end: Option<bool>,
+}
+
+impl KsnRecord {
+    /// Records how the decision was given.
+    pub fn collected(mut self, how: Option<Collection>) -> KsnRecord {
+        self.method = how.map(|h| h.method);
+        self.interface_language = how.map(|h| h.interface_language);
+        self.statement_read_to_end = how.and_then(|h| h.read_to_end);
+        self
+    }
 }
 
 /// A KSN answer given in this run.
@@ -76,6 +143,8 @@ pub struct KsnAnswer {
     pub participate: bool,
     pub by: DecidedBy,
     pub locked: bool,
+    /// How it was given.
+    pub how: Collection,
 }
 
 /// Why the record is what it is, for the plan, the log and the summary.
@@ -126,6 +195,9 @@ pub fn resolve(
         statement_version: statement.version.clone(),
         statement_language: shown_language,
         statement_sha256: text.sha256.clone(),
+        method: None,
+        interface_language: None,
+        statement_read_to_end: None,
     };
     if let Some(answer) = answer {
         let decision = if answer.participate {
@@ -134,7 +206,7 @@ pub fn resolve(
             Decision::Declined
         };
         return Resolution {
-            record: current(decision, Some(answer.by), answer.locked),
+            record: current(decision, Some(answer.by), answer.locked).collected(Some(answer.how)),
             reason: Reason::Answered,
             changed: true,
         };
@@ -262,6 +334,9 @@ mod tests {
             statement_version: version.into(),
             statement_language: Language::En,
             statement_sha256: "old".into(),
+            method: Some(Method::WizardWindow),
+            interface_language: Some(Language::En),
+            statement_read_to_end: None,
         }
     }
 
@@ -286,9 +361,17 @@ mod tests {
             participate: true,
             by: DecidedBy::Administrator,
             locked: true,
+            how: Collection {
+                method: Method::AnswersFile,
+                interface_language: Language::Ru,
+                read_to_end: None,
+            },
         };
         let r = resolve(Some(&agreed("1.0")), Some(answer), &s, Language::En, NOW);
         assert!(r.record.participate);
+        // How it was given goes with it.
+        assert_eq!(r.record.method, Some(Method::AnswersFile));
+        assert_eq!(r.record.interface_language, Some(Language::Ru));
         assert_eq!(r.record.decided_by, Some(DecidedBy::Administrator));
         assert_eq!(r.record.decided_at.as_deref(), Some(NOW));
         assert_eq!(r.record.statement_version, "1.1");

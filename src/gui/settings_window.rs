@@ -21,7 +21,7 @@ use slint::ComponentHandle;
 
 use crate::base::error::{BadInput, ExitStatus};
 use crate::base::time::now_rfc3339;
-use crate::consent::rules::DecidedBy;
+use crate::consent::rules::{Collection, DecidedBy, Method};
 use crate::consent::statements::Language;
 use crate::engine::progress::Reporter;
 use crate::maintenance::installed::{InstalledProduct, KsnState};
@@ -208,7 +208,18 @@ impl SettingsModel {
             participate,
             accepted_sha256: participate.then(|| self.facts.statement_sha256.clone()),
             language: self.facts.language,
+            how: settings_window_collection(self.facts.language),
         }
+    }
+}
+
+/// How a change in this window is given. Whether the Statement was read to its end is not
+/// tracked here yet (`None`).
+fn settings_window_collection(language: Language) -> Collection {
+    Collection {
+        method: Method::SettingsWindow,
+        interface_language: language,
+        read_to_end: None,
     }
 }
 
@@ -346,6 +357,7 @@ fn change_as_administrator(dir: &Path, request: &ksn_change::ChangeRequest) -> a
         participate: request.participate,
         language: request.language,
         shown_sha256: request.accepted_sha256.clone(),
+        how: request.how,
     };
     let request = Request {
         format: elevation::FORMAT,
@@ -448,6 +460,7 @@ mod tests {
                 participate: true,
                 accepted_sha256: Some("abc".into()),
                 language: Language::En,
+                how: settings_window_collection(Language::En),
             })
         );
     }
@@ -462,6 +475,7 @@ mod tests {
                 participate: false,
                 accepted_sha256: None,
                 language: Language::En,
+                how: settings_window_collection(Language::En),
             })
         );
         assert_eq!(m.dialog(), Dialog::None);

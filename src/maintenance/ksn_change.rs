@@ -9,7 +9,7 @@
 use thiserror::Error;
 
 use crate::consent::config;
-use crate::consent::rules::{DecidedBy, Decision, KsnRecord, LogLine, Reason};
+use crate::consent::rules::{Collection, DecidedBy, Decision, KsnRecord, LogLine, Reason};
 use crate::consent::statements::Language;
 use crate::engine::control::RunControl;
 use crate::engine::executor::{self, Work};
@@ -25,6 +25,9 @@ pub struct ChangeRequest {
     pub accepted_sha256: Option<String>,
     /// The language the statement was shown in.
     pub language: Language,
+    /// How the change was asked for (the interface, and whether the Statement was shown to
+    /// its end), for the record.
+    pub how: Collection,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -114,7 +117,11 @@ pub fn plan_change(
         statement_version: status.statement_version.clone(),
         statement_language: status.statement_language,
         statement_sha256: status.statement_sha256.clone(),
-    };
+        method: None,
+        interface_language: None,
+        statement_read_to_end: None,
+    }
+    .collected(Some(request.how));
     let config_text = config::replace_ksn(&installed.config.text, &record)
         .expect("the config parsed when the product was opened");
     let line = LogLine {

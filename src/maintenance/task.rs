@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::bundle::contents::Bundle;
+use crate::consent::rules::Collection;
 use crate::consent::statements::Language;
 use crate::engine::control::RunControl;
 use crate::engine::executor;
@@ -22,6 +23,8 @@ pub enum Task {
         participate: bool,
         language: Language,
         shown_sha256: Option<String>,
+        /// How the change was asked for, for the record.
+        how: Collection,
     },
     Repair,
     Uninstall {
@@ -37,12 +40,14 @@ impl Task {
             Task::Modify {
                 participate,
                 language,
+                how,
                 ..
             } => Task::Modify {
                 participate,
                 language,
                 shown_sha256: participate
                     .then(|| bundle.statements.ksn().text(language).1.sha256.clone()),
+                how,
             },
             other => other,
         }
@@ -144,11 +149,13 @@ pub fn run(
             participate,
             language,
             shown_sha256,
+            how,
         } => {
             let request = ChangeRequest {
                 participate: *participate,
                 accepted_sha256: shown_sha256.clone(),
                 language: *language,
+                how: *how,
             };
             Ok(Done::Modified(ksn_change::apply(
                 dir, &request, now, reporter,

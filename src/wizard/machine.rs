@@ -19,7 +19,7 @@
 use std::path::PathBuf;
 
 use crate::consent::answers::{Answers, Scope, UiMode};
-use crate::consent::rules::{DecidedBy, KsnRecord};
+use crate::consent::rules::{Collection, DecidedBy, KsnRecord, Method};
 use crate::consent::statements::Language;
 use crate::engine::progress::{Event, Phase};
 
@@ -311,6 +311,8 @@ pub struct Wizard {
     menu_dirs: MenuDirs,
     /// This process runs as root (an administrator).
     admin: bool,
+    /// Which wizard this is, for the record of how a KSN answer was given.
+    front_end: Method,
     /// Why the install as administrator did not start (authentication dismissed or
     /// refused), shown on the Location page until the user changes something.
     elevation_message: Option<String>,
@@ -368,6 +370,7 @@ impl Wizard {
             menu_entries: answers.menu_entries,
             menu_dirs: MenuDirs::default(),
             admin: rustix::process::geteuid().is_root(),
+            front_end: Method::WizardWindow,
             elevation_message: None,
         }
     }
@@ -385,6 +388,22 @@ impl Wizard {
 
     pub fn elevation_message(&self) -> Option<&str> {
         self.elevation_message.as_deref()
+    }
+
+    /// The wizard on a terminal (the console wizard) rather than in its window.
+    pub fn on_terminal(mut self) -> Wizard {
+        self.front_end = Method::ConsoleWizard;
+        self
+    }
+
+    /// How a KSN answer given on the KSN page is recorded. Whether the Statement was shown to
+    /// its end is not tracked yet (`None`).
+    fn collection(&self) -> Collection {
+        Collection {
+            method: self.front_end,
+            interface_language: self.language,
+            read_to_end: None,
+        }
     }
 
     /// The wizard as a normal user (`false`) or root (`true`) runs it; the UI tests, which
@@ -630,6 +649,7 @@ impl Wizard {
                         participate,
                         language: self.language,
                         shown_sha256: None,
+                        how: self.collection(),
                     }
                 }
                 _ => return self.press_next_install(),
@@ -789,6 +809,12 @@ impl Wizard {
             },
             ksn: Some(ksn),
             ksn_decided_by,
+            // A locked preset came from the administrator's answers.
+            ksn_method: match self.ksn_locked {
+                Some(_) => Method::AnswersFile,
+                None => self.front_end,
+            },
+            ksn_read_to_end: None,
             ksn_locked: self.ksn_locked.is_some(),
             language: Some(self.language),
             mode: self.mode,

@@ -26,9 +26,35 @@ impl Xvfb {
             .unwrap();
         let number = line.trim();
         assert!(!number.is_empty(), "Xvfb gave no display number");
-        Xvfb {
+        let xvfb = Xvfb {
             server,
             display: format!(":{number}"),
+        };
+        xvfb.wait_until_it_answers();
+        xvfb
+    }
+
+    /// Waits until a client can connect: a window opened at once once failed with "Failed
+    /// to open connection to X server" although the server had given its number.
+    fn wait_until_it_answers(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let answered = Command::new("xwininfo")
+                .args(["-root", "-display", &self.display])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("xwininfo runs (apt-get install x11-utils; .ci/run installs it)")
+                .success();
+            if answered {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Xvfb on {} does not accept clients",
+                self.display
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
 }
