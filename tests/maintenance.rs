@@ -371,3 +371,80 @@ fn the_installed_settings_launcher_opens_the_maintenance_program() {
     assert_ok(&run_on(&["uninstall", "--remove-config"], &dir));
     assert!(!dir.exists());
 }
+
+#[test]
+fn the_history_lists_every_decision_and_verify_names_the_first_line_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    assert_ok(&install(&dir, &["--ksn", "agree"]));
+    assert_ok(&run_on(&["ksn", "decline"], &dir));
+    let sha = status_json(&dir)["statement_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ok(&run_on(&["ksn", "agree", "--accept-statement", &sha], &dir));
+    let out = run_on(&["ksn", "history", "--verify"], &dir);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("agreed to take part in KSN by the administrator, with a command-line flag"),
+        "{text}"
+    );
+    assert!(
+        text.contains("declined KSN by the user, by a script"),
+        "{text}"
+    );
+    assert!(text.contains("The chain of the log is intact."), "{text}");
+    let out = run_on(&["ksn", "history", "--json"], &dir);
+    assert_ok(&out);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(json["entries"][1]["decision"]["method"], "script");
+    assert!(json["broken"].is_null());
+
+    // Each line names the one before it; an edit, a removal and a reorder are each found,
+    // at the first line that no longer follows.
+    let log = dir.join("etc/consent-log.jsonl");
+    let good = fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = good.split_inclusive('\n').collect();
+    for (changed, first_bad) in [
+        (
+            format!(
+                "{}{}{}",
+                lines[0].replace("command-line", "wizard-window"),
+                lines[1],
+                lines[2]
+            ),
+            2,
+        ),
+        (format!("{}{}", lines[0], lines[2]), 2),
+        (format!("{}{}{}", lines[1], lines[0], lines[2]), 1),
+        (format!("{}{}", lines[0], lines[1]), 2),
+    ] {
+        fs::write(&log, &changed).unwrap();
+        let out = run_on(&["ksn", "history", "--verify"], &dir);
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        assert!(
+            stderr(&out).contains(&format!("line {first_bad}:")),
+            "{}",
+            show(&out)
+        );
+    }
+    // A log written before the chain existed is read, and said to be unchained.
+    let unchained: String = lines
+        .iter()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("prev_sha256");
+            format!("{v}\n")
+        })
+        .collect();
+    fs::write(&log, unchained).unwrap();
+    let out = run_on(&["ksn", "history", "--verify"], &dir);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("3 line(s) at the start were written before the log was chained"),
+        "{}",
+        show(&out)
+    );
+}

@@ -47,12 +47,51 @@ pub(super) enum KsnAction {
         #[command(flatten)]
         dir: DirArgs,
     },
+    /// Every decision in the consent log: when, who, how, which statement version and hash.
+    History {
+        #[command(flatten)]
+        dir: DirArgs,
+        /// Print JSON instead of sentences.
+        #[arg(long)]
+        json: bool,
+        /// Check the log's chain: exit 1 naming the first line edited, removed or reordered.
+        #[arg(long)]
+        verify: bool,
+    },
 }
 
 pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
     use crate::maintenance::installed::{InstalledProduct, KsnState};
     use crate::maintenance::ksn_change::{self, ChangeOutcome, ChangeRequest};
     match args.action {
+        KsnAction::History { dir, json, verify } => {
+            let dir = dir_of(&dir);
+            let installed = InstalledProduct::open(&dir)?;
+            let root = crate::base::ownership::open_checked(&dir)?;
+            let log = crate::base::ownership::read_record(&root, layout::CONSENT_LOG)?
+                .unwrap_or_default();
+            let history = crate::consent::history::read(&log, Some(installed.ksn_record()));
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&history).expect("a history serialises")
+                );
+            } else {
+                print_history(&history);
+            }
+            Ok(match (&history.broken, verify) {
+                (Some(broken), true) => {
+                    eprintln!(
+                        "ksn-setup: the consent log \"{}\" was changed: line {}: {}",
+                        dir.join(layout::CONSENT_LOG).display(),
+                        broken.line,
+                        broken.why
+                    );
+                    ExitStatus::Failed
+                }
+                _ => ExitStatus::Success,
+            })
+        }
         KsnAction::Status { dir, json } => {
             let dir = dir_of(&dir);
             let installed = InstalledProduct::open(&dir)?;
@@ -187,5 +226,51 @@ fn terminal_or_script(typed: bool) -> crate::consent::rules::Collection {
         },
         interface_language: Language::En,
         read_to_end: None,
+    }
+}
+
+/// The history in sentences, a decision a line (English: the terminal's words are not yet
+/// translated).
+fn print_history(history: &crate::consent::history::History) {
+    use crate::consent::rules::Decision;
+    for entry in &history.entries {
+        let Some(line) = &entry.decision else {
+            println!("{:>4}. (not a decision ksn-setup writes)", entry.line);
+            continue;
+        };
+        let record = &line.record;
+        let what = match record.decision {
+            Decision::Agreed => "agreed to take part in KSN",
+            Decision::Declined => "declined KSN",
+            Decision::Undecided => "no decision (KSN off)",
+        };
+        let who = record
+            .decided_by
+            .map(|b| format!(" by the {}", b.as_str()))
+            .unwrap_or_default();
+        let how = record
+            .method
+            .map(|m| format!(", {}", m.describe()))
+            .unwrap_or_default();
+        println!(
+            "{:>4}. {} {what}{who}{how} ({}): KSN Statement {} ({}), SHA-256 {}{}",
+            entry.line,
+            crate::base::time::local_display(&line.at),
+            line.event,
+            record.statement_version,
+            record.statement_language,
+            record.statement_sha256,
+            if entry.chained { "" } else { " [unchained]" }
+        );
+    }
+    if history.unchained > 0 {
+        println!(
+            "{} line(s) at the start were written before the log was chained; they cannot be checked.",
+            history.unchained
+        );
+    }
+    match &history.broken {
+        Some(b) => println!("The log was changed: line {}: {}", b.line, b.why),
+        None => println!("The chain of the log is intact."),
     }
 }

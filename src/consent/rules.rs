@@ -84,6 +84,19 @@ impl Method {
             Method::CommandLine => "command-line",
         }
     }
+
+    /// How it was given, for people: "in the setup window".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Method::WizardWindow => "in the setup window",
+            Method::ConsoleWizard => "in the setup wizard on a terminal",
+            Method::SettingsWindow => "in the Settings window",
+            Method::Terminal => "typed on a terminal",
+            Method::Script => "by a script",
+            Method::AnswersFile => "in an answers file",
+            Method::CommandLine => "with a command-line flag",
+        }
+    }
 }
 
 /// How an answer was given, for the record.
@@ -269,6 +282,11 @@ pub struct LogLine {
     pub reason: Reason,
     pub product_version: String,
     pub installer_version: String,
+    /// The SHA-256 of the line before this one (with its newline), or
+    /// [`crate::consent::history::START`] for the first: the log's chain. Absent in lines
+    /// written before ksn-setup kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_sha256: Option<String>,
 }
 
 impl LogLine {

@@ -293,6 +293,7 @@ pub fn plan(
             reason: ksn.reason.clone(),
             product_version: bundle.product.version.clone(),
             installer_version: crate::INSTALLER_VERSION.into(),
+            prev_sha256: Some(target.consent_log_tip.clone()),
         }
         .to_line()
     });

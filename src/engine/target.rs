@@ -60,6 +60,8 @@ pub struct Target {
     pub config_exists: bool,
     /// Length of `etc/consent-log.jsonl`, when it exists.
     pub consent_log_len: Option<u64>,
+    /// The `prev_sha256` the next consent-log line carries.
+    pub consent_log_tip: String,
     /// Bytes free for an unprivileged-or-not writer on the target's file system.
     pub free_bytes: u64,
     /// The file system's block size, to round file sizes up.
@@ -148,6 +150,7 @@ pub fn inspect(dir: &Path, bundle: &Bundle, menu_dir: Option<&Path>) -> anyhow::
         previous: None,
         config_exists: false,
         consent_log_len: None,
+        consent_log_tip: crate::consent::history::START.to_string(),
         free_bytes,
         block_size,
         writable,
@@ -183,6 +186,8 @@ pub fn inspect(dir: &Path, bundle: &Bundle, menu_dir: Option<&Path>) -> anyhow::
     }
     target.config_exists = root.exists(layout::CONFIG)?;
     target.consent_log_len = root.meta_of(layout::CONSENT_LOG)?.map(|m| m.size);
+    let log = ownership::read_record(&root, layout::CONSENT_LOG)?;
+    target.consent_log_tip = crate::consent::history::tip(log.as_deref());
 
     let mut paths: Vec<RelPath> = bundle.entries.iter().map(|e| e.path.clone()).collect();
     if let Some(prev) = &target.previous {

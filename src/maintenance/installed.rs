@@ -32,6 +32,8 @@ pub struct InstalledProduct {
     pub statements_damaged: Option<String>,
     /// The consent log's length, for the journal.
     pub consent_log_len: Option<u64>,
+    /// The `prev_sha256` the next consent-log line carries.
+    pub consent_log_tip: String,
     /// The last consent-log line, if the log is readable.
     pub last_log_line: Option<LogLine>,
 }
@@ -139,9 +141,9 @@ impl InstalledProduct {
             ),
         };
         let consent_log_len = root.meta_of(layout::CONSENT_LOG)?.map(|m| m.size);
-        let last_log_line = ownership::read_record(root, layout::CONSENT_LOG)
-            .ok()
-            .flatten()
+        let log = ownership::read_record(root, layout::CONSENT_LOG)?;
+        let consent_log_tip = crate::consent::history::tip(log.as_deref());
+        let last_log_line = log
             .and_then(|bytes| {
                 String::from_utf8_lossy(&bytes)
                     .lines()
@@ -157,6 +159,7 @@ impl InstalledProduct {
             statements,
             statements_damaged,
             consent_log_len,
+            consent_log_tip,
             last_log_line,
         })
     }

@@ -132,6 +132,7 @@ pub fn plan_change(
         reason: Reason::Answered,
         product_version: installed.receipt.product_version.clone(),
         installer_version: crate::INSTALLER_VERSION.into(),
+        prev_sha256: Some(installed.consent_log_tip.clone()),
     };
     let ops = vec![
         Op::WriteConfig { replaces: true },
