@@ -15,11 +15,13 @@
 //!             ▼             ▼
 //!        maintenance       pack      after install: KSN change, repair, uninstall; making installers
 //!             ▼             │
-//!           engine          │        plan, target, executor, journal, recovery, lock, receipt
+//!           engine          │        plan, target, executor, journal, recovery, lock, receipt,
+//!             │             │        menu entries, running as root through pkexec
 //!             ▼             │
 //!           bundle ◄────────┘        what gets installed; packed installers read and checked
 //!             ▼
-//!           consent                  statements, the consent rules, answers, the config record
+//!           consent                  statements, the consent rules, answers, the config record,
+//!             │                      the consent log's chained history
 //!             ▼
 //!            base                    durable writes, paths, errors, the folder's layout
 //! ```
