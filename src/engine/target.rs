@@ -185,8 +185,9 @@ pub fn inspect(dir: &Path, bundle: &Bundle, menu_dir: Option<&Path>) -> anyhow::
         target.previous = Some(PreviousInstall { receipt, config });
     }
     target.config_exists = root.exists(layout::CONFIG)?;
-    target.consent_log_len = root.meta_of(layout::CONSENT_LOG)?.map(|m| m.size);
+    // One read gives both the length the append checks and the chain's tip, so they agree.
     let log = ownership::read_record(&root, layout::CONSENT_LOG)?;
+    target.consent_log_len = log.as_ref().map(|bytes| bytes.len() as u64);
     target.consent_log_tip = crate::consent::history::tip(log.as_deref());
 
     let mut paths: Vec<RelPath> = bundle.entries.iter().map(|e| e.path.clone()).collect();

@@ -140,8 +140,9 @@ impl InstalledProduct {
                 other.and_then(Result::err),
             ),
         };
-        let consent_log_len = root.meta_of(layout::CONSENT_LOG)?.map(|m| m.size);
+        // One read gives both the length the append checks and the chain's tip, so they agree.
         let log = ownership::read_record(root, layout::CONSENT_LOG)?;
+        let consent_log_len = log.as_ref().map(|bytes| bytes.len() as u64);
         let consent_log_tip = crate::consent::history::tip(log.as_deref());
         let last_log_line = log
             .and_then(|bytes| {
