@@ -351,24 +351,17 @@ fn after(controller: &Controller, action: Action) {
 /// root through pkexec ([`crate::engine::elevation`]); the window waits for it (a KSN change
 /// takes a moment; the password dialog is the desktop's own window).
 fn change_as_administrator(dir: &Path, request: &ksn_change::ChangeRequest) -> anyhow::Result<()> {
-    use crate::engine::elevation::{self, Job, Request};
-    use crate::maintenance::task::Task;
+    use crate::maintenance::task::{self, Task};
     let task = Task::Modify {
         participate: request.participate,
         language: request.language,
         shown_sha256: request.accepted_sha256.clone(),
         how: request.how,
     };
-    let request = Request {
-        format: elevation::FORMAT,
-        job: Job::Maintain {
-            dir: dir.to_path_buf(),
-            task: serde_json::to_value(&task).expect("a task serialises"),
-            source: Default::default(),
-        },
-    };
-    elevation::run(
-        &request,
+    task::run_as_administrator(
+        dir,
+        &task,
+        Default::default(),
         None,
         &Reporter::silent(),
         &crate::engine::control::RunControl::new(),

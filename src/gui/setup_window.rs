@@ -436,27 +436,19 @@ fn start_maintenance(controller: &Rc<Controller>, task: crate::maintenance::task
     let task = task.with_shown_statement(&bundle);
     if controller.wizard.borrow().maintenance_needs_elevation() {
         // A machine-wide install, changed from a normal user's window.
-        let request = elevation::Request {
-            format: elevation::FORMAT,
-            job: elevation::Job::Maintain {
-                dir,
-                task: serde_json::to_value(&task).expect("a task serialises"),
-                source: controller.options.source.clone(),
-            },
-        };
+        let source = controller.options.source.clone();
         let program = controller.options.elevated_program.clone();
         start_worker(controller, move |reporter, control| {
             reporter.step("changing the installed product as administrator, through pkexec");
-            match elevation::run(&request, program.as_deref(), reporter, control)? {
-                elevation::Reply::Maintained(done) => Ok(Outcome::Maintained {
-                    done: serde_json::from_value(done).map_err(|e| {
-                        anyhow::anyhow!("the task as administrator answered in words this window does not read: {e}")
-                    })?,
-                }),
-                elevation::Reply::Installed { .. } => Err(anyhow::anyhow!(
-                    "the task as administrator answered as an install"
-                )),
-            }
+            let done = crate::maintenance::task::run_as_administrator(
+                &dir,
+                &task,
+                source,
+                program.as_deref(),
+                reporter,
+                control,
+            )?;
+            Ok(Outcome::Maintained { done })
         });
         return;
     }

@@ -135,6 +135,38 @@ impl Done {
     }
 }
 
+/// Runs `task` on the product in `dir` as root, through pkexec, for a normal user's window on
+/// a machine-wide install ([`crate::engine::elevation`]): `source` is where a repair's
+/// bundle comes from, `program` the ksn-setup to run there (`None`: this program).
+pub fn run_as_administrator(
+    dir: &Path,
+    task: &Task,
+    source: crate::engine::elevation::Source,
+    program: Option<&Path>,
+    reporter: &Reporter,
+    control: &RunControl,
+) -> anyhow::Result<Done> {
+    use crate::engine::elevation::{self, Job, Reply, Request};
+    let request = Request {
+        format: elevation::FORMAT,
+        job: Job::Maintain {
+            dir: dir.to_path_buf(),
+            task: serde_json::to_value(task).expect("a task serialises"),
+            source,
+        },
+    };
+    match elevation::run(&request, program, reporter, control)? {
+        Reply::Maintained(done) => serde_json::from_value(done).map_err(|e| {
+            anyhow::anyhow!(
+                "the task as administrator answered in words this program does not read: {e}"
+            )
+        }),
+        Reply::Installed { .. } => Err(anyhow::anyhow!(
+            "the task as administrator answered as an install"
+        )),
+    }
+}
+
 /// Runs `task` on the product in `dir`; `bundle` is what a repair restores from.
 pub fn run(
     dir: &Path,
