@@ -77,6 +77,7 @@ fn polkit_up() {
 trait Keyboard {
     fn xdotool(&self, args: &[&str]) -> std::process::Output;
     fn key(&self, key: &str);
+    fn focus(&self, name: &str);
 }
 
 impl Keyboard for Xvfb {
@@ -92,6 +93,23 @@ impl Keyboard for Xvfb {
     fn key(&self, key: &str) {
         self.xdotool(&["key", key]);
         sleep(Duration::from_millis(700));
+    }
+
+    /// Waits for a window whose title holds `name` and gives it the keyboard's focus (there
+    /// is no window manager to do it).
+    fn focus(&self, name: &str) {
+        let ids = || {
+            String::from_utf8_lossy(&self.xdotool(&["search", "--name", name]).stdout)
+                .lines()
+                .last()
+                .map(|id| id.trim().to_string())
+        };
+        wait_for(name, Duration::from_secs(30), || ids().is_some());
+        sleep(Duration::from_secs(1));
+        let id = ids().unwrap();
+        self.xdotool(&["mousemove", "400", "300", "click", "1"]);
+        self.xdotool(&["windowfocus", "--sync", &id]);
+        sleep(Duration::from_millis(500));
     }
 }
 
@@ -152,40 +170,36 @@ fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_me
     let dir = tmp.path().join("opt/ksn-demo");
 
     let x = Xvfb::start((1280, 1024));
-    let mut window = Command::new(&program)
-        .args(["install", "--scope", "system", "--dir"])
-        .arg(&dir)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", &home)
-        .env("LANG", "C.UTF-8")
-        .env("DISPLAY", &x.display)
-        .env("XDG_DATA_DIRS", &menu)
-        .uid(uid)
-        .gid(gid)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("the window", Duration::from_secs(30), || {
-        x.xdotool(&["search", "--name", "KSN Demo Security"])
-            .stdout
-            .iter()
-            .any(|b| b.is_ascii_digit())
-    });
-    sleep(Duration::from_secs(1));
-    // There is no window manager: the window gets the keyboard's focus from xdotool.
-    let found = x.xdotool(&["search", "--name", "KSN Demo Security"]);
-    let id = String::from_utf8_lossy(&found.stdout)
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_string();
-    x.xdotool(&["mousemove", "400", "300", "click", "1"]);
-    x.xdotool(&["windowfocus", "--sync", &id]);
-    sleep(Duration::from_millis(500));
+    // A program run as that user, with nothing of this test's environment but its display
+    // and the test's system menu folder.
+    let as_user = |program: &Path, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &home)
+            .env("LANG", "C.UTF-8")
+            .env("DISPLAY", &x.display)
+            .env("XDG_DATA_DIRS", &menu)
+            .uid(uid)
+            .gid(gid)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut window = as_user(
+        &program,
+        &[
+            "install",
+            "--scope",
+            "system",
+            "--dir",
+            dir.to_str().unwrap(),
+        ],
+    );
+    x.focus("KSN Demo Security");
     // Welcome, both licenses ticked, the KSN box ticked, Location (for all users, from
     // --scope), Ready, Install: pkexec asks polkit, which grants.
     for key in [
@@ -230,43 +244,13 @@ fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_me
 
     // From the menu, as that user: Settings turns KSN off (Space on the focused switch),
     // then Uninstall removes the product (Next, Uninstall on "Ready to remove", Finish).
-    let as_user = |exec: &str| {
-        let words = shell_words(exec);
-        Command::new(&words[0])
-            .args(&words[1..])
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", &home)
-            .env("LANG", "C.UTF-8")
-            .env("DISPLAY", &x.display)
-            .uid(uid)
-            .gid(gid)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+    let run_entry = |entry: &Path| {
+        let words = shell_words(&exec_of(entry));
+        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        as_user(Path::new(&words[0]), &args)
     };
-    let focus = |name: &str| {
-        wait_for(name, Duration::from_secs(30), || {
-            x.xdotool(&["search", "--name", name])
-                .stdout
-                .iter()
-                .any(|b| b.is_ascii_digit())
-        });
-        sleep(Duration::from_secs(1));
-        let found = x.xdotool(&["search", "--name", name]);
-        let id = String::from_utf8_lossy(&found.stdout)
-            .lines()
-            .last()
-            .unwrap()
-            .trim()
-            .to_string();
-        x.xdotool(&["windowfocus", "--sync", &id]);
-        sleep(Duration::from_millis(500));
-    };
-    let mut settings = as_user(&exec_of(&entry));
-    focus("Settings");
+    let mut settings = run_entry(&entry);
+    x.focus("Settings");
     x.key("space");
     wait_for("KSN off, as root", Duration::from_secs(30), || {
         support::read_toml(&config)["ksn"]["participate"].as_bool() == Some(false)
@@ -280,8 +264,8 @@ fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_me
     let _ = settings.kill();
     let _ = settings.wait();
     let uninstall_entry = menu.join("applications/ksn-demo-security-uninstall.desktop");
-    let mut uninstall = as_user(&exec_of(&uninstall_entry));
-    focus("Setup");
+    let mut uninstall = run_entry(&uninstall_entry);
+    x.focus("Setup");
     x.key("Return");
     x.key("Return");
     wait_for("the uninstall, as root", Duration::from_secs(60), || {
