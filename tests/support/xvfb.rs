@@ -11,7 +11,13 @@ pub struct Xvfb {
 
 impl Xvfb {
     /// Starts one with a screen of `size` pixels, and waits until it accepts clients.
+    ///
+    /// One at a time in a test program: two servers starting side by side over a stale lock
+    /// file (`/tmp/.X0-lock` of a server that died) can both take the same display, and the
+    /// windows of one test then vanish with the other test's server.
     pub fn start(size: (u32, u32)) -> Xvfb {
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
         let mut server = Command::new("Xvfb")
             .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
             .arg(format!("{}x{}x24", size.0, size.1))
@@ -60,7 +66,18 @@ impl Xvfb {
 }
 
 impl Drop for Xvfb {
+    /// SIGTERM, so the server removes its lock file and socket (a SIGKILLed one leaves them
+    /// for the next server to race over), then waits for it.
     fn drop(&mut self) {
+        // SAFETY: kill has no memory preconditions; the pid is our own child's.
+        unsafe { libc::kill(self.server.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.server.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.server.kill();
         let _ = self.server.wait();
     }
