@@ -45,10 +45,16 @@ fn ids(user: &str) -> (u32, u32) {
 }
 
 /// A system bus and polkitd, as a desktop machine has them; started when not running.
+///
+/// A bus is running when its socket answers, not when the socket file exists: a bus killed
+/// with the session before (as every session's processes are) leaves its socket and pid
+/// file behind, and a polkitd still alive is tied to that dead bus.
 fn polkit_up() {
-    if !Path::new("/run/dbus/system_bus_socket").exists() {
+    const SOCKET: &str = "/run/dbus/system_bus_socket";
+    if std::os::unix::net::UnixStream::connect(SOCKET).is_err() {
         fs::create_dir_all("/run/dbus").unwrap();
-        // A bus that died leaves its pid file, and a new one would refuse to start.
+        // dbus-daemon refuses to start over either leftover.
+        let _ = fs::remove_file(SOCKET);
         let _ = fs::remove_file("/run/dbus/pid");
         let out = run("dbus-daemon", &["--system", "--fork"]);
         assert!(
@@ -56,6 +62,11 @@ fn polkit_up() {
             "dbus-daemon --system: {}",
             support::show(&out)
         );
+        // A polkitd of the old bus serves nobody; the new bus needs its own.
+        let _ = run("pkill", &["-x", "polkitd"]);
+        wait_for("the old polkitd to end", Duration::from_secs(10), || {
+            !run("pgrep", &["-x", "polkitd"]).status.success()
+        });
     }
     let running = run("pgrep", &["-x", "polkitd"]).status.success();
     if !running {
@@ -77,7 +88,32 @@ fn polkit_up() {
 trait Keyboard {
     fn xdotool(&self, args: &[&str]) -> std::process::Output;
     fn key(&self, key: &str);
-    fn focus(&self, name: &str);
+    fn focus(&self, name: &str, program: &mut UserProgram);
+}
+
+/// A program started as the test user, its error output kept in a file so that a window
+/// that never shows can say why.
+struct UserProgram {
+    child: std::process::Child,
+    errors: std::path::PathBuf,
+}
+
+impl UserProgram {
+    fn errors(&self) -> String {
+        fs::read_to_string(&self.errors).unwrap_or_default()
+    }
+
+    /// Panics with the program's errors when it has ended.
+    fn still_running(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!("the program ended ({status}): {}", self.errors());
+        }
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Keyboard for Xvfb {
@@ -97,14 +133,23 @@ impl Keyboard for Xvfb {
 
     /// Waits for a window whose title holds `name` and gives it the keyboard's focus (there
     /// is no window manager to do it).
-    fn focus(&self, name: &str) {
+    fn focus(&self, name: &str, program: &mut UserProgram) {
         let ids = || {
             String::from_utf8_lossy(&self.xdotool(&["search", "--name", name]).stdout)
                 .lines()
                 .last()
                 .map(|id| id.trim().to_string())
         };
-        wait_for(name, Duration::from_secs(30), || ids().is_some());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ids().is_none() {
+            program.still_running();
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for the window {name}; the program said: {}",
+                program.errors()
+            );
+            sleep(Duration::from_millis(100));
+        }
         sleep(Duration::from_secs(1));
         let id = ids().unwrap();
         self.xdotool(&["mousemove", "400", "300", "click", "1"]);
@@ -172,8 +217,11 @@ fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_me
     let x = Xvfb::start((1280, 1024));
     // A program run as that user, with nothing of this test's environment but its display
     // and the test's system menu folder.
+    let started = std::cell::Cell::new(0);
     let as_user = |program: &Path, args: &[&str]| {
-        Command::new(program)
+        started.set(started.get() + 1);
+        let errors = tmp.path().join(format!("errors-{}.txt", started.get()));
+        let child = Command::new(program)
             .args(args)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
@@ -185,10 +233,28 @@ fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_me
             .gid(gid)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(fs::File::create(&errors).unwrap())
             .spawn()
-            .unwrap()
+            .unwrap();
+        UserProgram { child, errors }
     };
+    // The user's programs connect once the user's own client can: a window started the
+    // moment the server answered root once failed with "No backends configured".
+    wait_for(
+        "the X server to answer the test user",
+        Duration::from_secs(20),
+        || {
+            Command::new("xwininfo")
+                .args(["-root", "-display", &x.display])
+                .env_clear()
+                .uid(uid)
+                .gid(gid)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        },
+    );
     let mut window = as_user(
         &program,
         &[
@@ -199,7 +265,7 @@ fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_me
             dir.to_str().unwrap(),
         ],
     );
-    x.focus("KSN Demo Security");
+    x.focus("KSN Demo Security", &mut window);
     // Welcome, both licenses ticked, the KSN box ticked, Location (for all users, from
     // --scope), Ready, Install: pkexec asks polkit, which grants.
     for key in [
@@ -229,18 +295,16 @@ fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_me
     x.key("Return");
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
-        if let Some(status) = window.try_wait().unwrap() {
+        if let Some(status) = window.child.try_wait().unwrap() {
             break status;
         }
         if Instant::now() > deadline {
-            let _ = window.kill();
-            panic!("the window did not close on Finish");
+            let _ = window.child.kill();
+            panic!("the window did not close on Finish: {}", window.errors());
         }
         sleep(Duration::from_millis(100));
     };
-    let mut errors = String::new();
-    let _ = std::io::Read::read_to_string(&mut window.stderr.take().unwrap(), &mut errors);
-    assert_eq!(status.code(), Some(0), "{errors}");
+    assert_eq!(status.code(), Some(0), "{}", window.errors());
 
     // From the menu, as that user: Settings turns KSN off (Space on the focused switch),
     // then Uninstall removes the product (Next, Uninstall on "Ready to remove", Finish).
@@ -250,7 +314,7 @@ fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_me
         as_user(Path::new(&words[0]), &args)
     };
     let mut settings = run_entry(&entry);
-    x.focus("Settings");
+    x.focus("Settings", &mut settings);
     x.key("space");
     wait_for("KSN off, as root", Duration::from_secs(30), || {
         support::read_toml(&config)["ksn"]["participate"].as_bool() == Some(false)
@@ -261,11 +325,10 @@ fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_me
         .clone();
     assert_eq!(ksn["decided_by"].as_str(), Some("user"));
     x.key("Escape");
-    let _ = settings.kill();
-    let _ = settings.wait();
+    settings.stop();
     let uninstall_entry = menu.join("applications/ksn-demo-security-uninstall.desktop");
     let mut uninstall = run_entry(&uninstall_entry);
-    x.focus("Setup");
+    x.focus("Setup", &mut uninstall);
     x.key("Return");
     x.key("Return");
     wait_for("the uninstall, as root", Duration::from_secs(60), || {
@@ -275,8 +338,7 @@ fn a_normal_user_installs_for_all_users_turns_ksn_off_and_uninstalls_from_the_me
         !entry.exists() && !uninstall_entry.exists()
     });
     x.key("Return");
-    let _ = uninstall.kill();
-    let _ = uninstall.wait();
+    uninstall.stop();
     let _ = fs::remove_file(RULES);
 }
 
