@@ -448,3 +448,67 @@ fn the_history_lists_every_decision_and_verify_names_the_first_line_changed() {
         show(&out)
     );
 }
+
+#[test]
+fn the_receipt_names_controller_method_time_text_and_withdrawal_and_points_at_its_log_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    assert_ok(&install(&dir, &["--ksn", "agree"]));
+    let receipt = |dir: &Path| {
+        let out = run_on(&["ksn", "receipt", "--json"], dir);
+        assert_ok(&out);
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
+    };
+    // The ID is the SHA-256 of the log line that recorded the decision, newline included,
+    // so an auditor finds the line with `tail -1 etc/consent-log.jsonl | sha256sum`.
+    let last_line_sha = |dir: &Path| {
+        let log = fs::read_to_string(dir.join("etc/consent-log.jsonl")).unwrap();
+        let last = log.lines().last().unwrap();
+        format!("sha256:{}", sha256_hex(format!("{last}\n").as_bytes()))
+    };
+    let agreed = receipt(&dir);
+    assert_eq!(agreed["version"], "KI-CR-v1.1.0");
+    assert_eq!(agreed["collectionMethod"], "command-line");
+    assert_eq!(agreed["consentReceiptID"], last_line_sha(&dir).as_str());
+    assert_eq!(agreed["piiControllers"][0]["piiController"], "Demo Vendor");
+    assert_eq!(
+        agreed["services"][0]["service"],
+        "Kaspersky Security Network"
+    );
+    let ext = &agreed["x-ksn-setup"];
+    assert_eq!(ext["decision"], "agreed");
+    assert_eq!(ext["decidedBy"], "administrator");
+    assert_eq!(
+        ext["statementSha256"],
+        sha256_hex(&fs::read(dir.join("lib/ksn-setup/statements/ksn.en.txt")).unwrap()).as_str()
+    );
+    assert!(
+        ext["howToWithdraw"]
+            .as_str()
+            .unwrap()
+            .contains("ksn-setup ksn decline --dir"),
+        "{ext}"
+    );
+    assert!(agreed["consentTimestamp"].as_i64().unwrap() > 1_700_000_000);
+
+    // A withdrawal has its receipt as plainly, pointing at its own line.
+    assert_ok(&run_on(&["ksn", "decline"], &dir));
+    let declined = receipt(&dir);
+    assert_eq!(declined["x-ksn-setup"]["decision"], "declined");
+    assert_eq!(declined["x-ksn-setup"]["participate"], false);
+    assert_eq!(declined["consentReceiptID"], last_line_sha(&dir).as_str());
+    let text = stdout(&run_on(&["ksn", "receipt"], &dir));
+    assert!(text.contains("Decision:          declined"), "{text}");
+    assert!(text.contains("How to withdraw:"), "{text}");
+
+    // No decision, no receipt: said so, exit 1.
+    let undecided = tmp.path().join("u");
+    assert_ok(&install(&undecided, &[]));
+    let out = run_on(&["ksn", "receipt"], &undecided);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no KSN decision has been recorded yet"),
+        "{}",
+        show(&out)
+    );
+}

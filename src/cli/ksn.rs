@@ -58,12 +58,27 @@ pub(super) enum KsnAction {
         #[arg(long)]
         verify: bool,
     },
+    /// The current decision as a consent receipt (Kantara Consent Receipt v1.1): controller,
+    /// purpose, collection method, time, statement version, language and hash, how to
+    /// withdraw.
+    Receipt {
+        #[command(flatten)]
+        dir: DirArgs,
+        /// Print the receipt's JSON, as the specification defines it.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
     use crate::maintenance::installed::{InstalledProduct, KsnState};
     use crate::maintenance::ksn_change::{self, ChangeOutcome, ChangeRequest};
     match args.action {
+        KsnAction::Receipt { dir, json } => {
+            let dir = dir_of(&dir);
+            let installed = InstalledProduct::open(&dir)?;
+            print_receipt(&dir, &installed, json)
+        }
         KsnAction::History { dir, json, verify } => {
             let dir = dir_of(&dir);
             let installed = InstalledProduct::open(&dir)?;
@@ -227,6 +242,92 @@ fn terminal_or_script(typed: bool) -> crate::consent::rules::Collection {
         interface_language: Language::En,
         read_to_end: None,
     }
+}
+
+/// The receipt of the installed decision, as JSON or as labelled lines (English: the
+/// terminal's words are not yet translated).
+fn print_receipt(
+    dir: &std::path::Path,
+    installed: &crate::maintenance::installed::InstalledProduct,
+    json: bool,
+) -> anyhow::Result<ExitStatus> {
+    use crate::consent::receipt::{ReceiptSource, consent_receipt};
+    let record = installed.ksn_record();
+    let file_url = |path: std::path::PathBuf| format!("file://{}", path.display());
+    let statements = dir.join(layout::STATEMENTS_DIR);
+    let policy = installed
+        .statements
+        .find("privacy-policy")
+        .map(|s| s.text(record.statement_language).1.file.clone());
+    let statement = installed
+        .ksn_statement()
+        .text(record.statement_language)
+        .1
+        .file
+        .clone();
+    // An empty log's tip is the chain's start value, which names no line.
+    let tip = (installed.last_log_line.is_some()).then_some(installed.consent_log_tip.as_str());
+    let source = ReceiptSource {
+        record,
+        product_name: &installed.receipt.product_name,
+        product_version: &installed.receipt.product_version,
+        log_line_sha256: tip,
+        policy_url: policy
+            .map(|f| file_url(statements.join(f)))
+            .unwrap_or_default(),
+        statement_url: file_url(statements.join(statement)),
+        withdraw_command: format!("ksn-setup ksn decline --dir {}", dir.display()),
+    };
+    let receipt = match consent_receipt(&source) {
+        Ok(receipt) => receipt,
+        Err(no) => {
+            eprintln!("ksn-setup: {no}");
+            return Ok(ExitStatus::Failed);
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&receipt).expect("a receipt serialises")
+        );
+        return Ok(ExitStatus::Success);
+    }
+    let x = &receipt.extension;
+    let controller = &receipt.pii_controllers[0];
+    let purpose = &receipt.services[0].purposes[0];
+    println!("Consent receipt ({})", receipt.version);
+    println!("  Receipt ID:        {}", receipt.consent_receipt_id);
+    println!("  Product:           {}", x.product);
+    println!(
+        "  Controller:        {} <{}>",
+        controller.contact, controller.email
+    );
+    println!("  Service:           {}", receipt.services[0].service);
+    println!("  Purpose:           {}", purpose.purpose);
+    println!("  Data:              {}", purpose.pii_category.join("; "));
+    println!(
+        "  Decision:          {}{}",
+        x.decision,
+        if x.locked { " (locked)" } else { "" }
+    );
+    println!(
+        "  Decided by:        {}",
+        x.decided_by.unwrap_or("not recorded")
+    );
+    println!(
+        "  When:              {} ({})",
+        crate::base::time::local_display(&x.decided_at),
+        x.decided_at
+    );
+    println!("  Collection method: {}", receipt.collection_method);
+    println!(
+        "  Statement:         {} {} ({}), SHA-256 {}",
+        x.statement_id, x.statement_version, x.statement_language, x.statement_sha256
+    );
+    println!("  Statement text:    {}", x.statement_url);
+    println!("  Privacy policy:    {}", receipt.policy_url);
+    println!("  How to withdraw:   {}", x.how_to_withdraw);
+    Ok(ExitStatus::Success)
 }
 
 /// The history in sentences, a decision a line (English: the terminal's words are not yet
