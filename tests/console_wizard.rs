@@ -273,6 +273,8 @@ fn agreeing_on_the_terminal_records_the_users_agreement() {
     assert_eq!(ksn["decision"].as_str(), Some("agreed"));
     assert_eq!(ksn["decided_by"].as_str(), Some("user"));
     assert_eq!(ksn["method"].as_str(), Some("console-wizard"));
+    // The pager showed every screenful of the Statement before the question.
+    assert_eq!(ksn["statement_read_to_end"].as_bool(), Some(true));
     assert_eq!(ksn["participate"].as_bool(), Some(true));
 }
 
@@ -280,6 +282,7 @@ fn agreeing_on_the_terminal_records_the_users_agreement() {
 fn enter_at_the_ksn_question_declines() {
     let ksn = install_answering("\n");
     assert_eq!(ksn["decision"].as_str(), Some("declined"));
+    assert_eq!(ksn["statement_read_to_end"].as_bool(), Some(true));
     assert_eq!(ksn["decided_by"].as_str(), Some("user"));
     assert_eq!(ksn["participate"].as_bool(), Some(false));
 }

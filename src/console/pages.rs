@@ -203,7 +203,8 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             )?;
         }
         match self.show_statement(statements::KSN)? {
-            Reply::Answer(()) => {}
+            // The pager printed every line, pausing each screenful: shown to its end.
+            Reply::Answer(()) => self.wizard.ksn_statement_shown(true),
             Reply::Back => return self.back(),
             Reply::Quit => return Ok(()),
         }

@@ -313,6 +313,9 @@ pub struct Wizard {
     admin: bool,
     /// Which wizard this is, for the record of how a KSN answer was given.
     front_end: Method,
+    /// Whether the KSN Statement was shown to its end, for the record; `None` where the
+    /// front end does not track it.
+    ksn_read_to_end: Option<bool>,
     /// Why the install as administrator did not start (authentication dismissed or
     /// refused), shown on the Location page until the user changes something.
     elevation_message: Option<String>,
@@ -371,6 +374,7 @@ impl Wizard {
             menu_dirs: MenuDirs::default(),
             admin: rustix::process::geteuid().is_root(),
             front_end: Method::WizardWindow,
+            ksn_read_to_end: None,
             elevation_message: None,
         }
     }
@@ -396,13 +400,18 @@ impl Wizard {
         self
     }
 
-    /// How a KSN answer given on the KSN page is recorded. Whether the Statement was shown to
-    /// its end is not tracked yet (`None`).
+    /// The front end showed the KSN Statement: to its end (`true`) or not. Recorded with
+    /// the answer, never required for it.
+    pub fn ksn_statement_shown(&mut self, to_end: bool) {
+        self.ksn_read_to_end = Some(to_end);
+    }
+
+    /// How a KSN answer given on the KSN page is recorded.
     fn collection(&self) -> Collection {
         Collection {
             method: self.front_end,
             interface_language: self.language,
-            read_to_end: None,
+            read_to_end: self.ksn_read_to_end,
         }
     }
 
@@ -814,7 +823,11 @@ impl Wizard {
                 Some(_) => Method::AnswersFile,
                 None => self.front_end,
             },
-            ksn_read_to_end: None,
+            // A locked preset was not decided on the page the Statement was shown on.
+            ksn_read_to_end: match self.ksn_locked {
+                Some(_) => None,
+                None => self.ksn_read_to_end,
+            },
             ksn_locked: self.ksn_locked.is_some(),
             language: Some(self.language),
             mode: self.mode,
