@@ -19,7 +19,19 @@ impl Xvfb {
         static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
         let mut server = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
+            // -noreset: by default an X server resets when its last client leaves, and
+            // refuses connections while it does. The readiness check below is such a last
+            // client, so a window opened right after it could fail with "Failed to open
+            // connection to X server".
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+                "-screen",
+                "0",
+            ])
             .arg(format!("{}x{}x24", size.0, size.1))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
