@@ -30,6 +30,8 @@ struct Session {
     /// Where the next `expect` starts looking.
     cursor: usize,
     deadline: Instant,
+    /// The pager's prompt in the session's language.
+    more: String,
 }
 
 impl Session {
@@ -71,6 +73,7 @@ impl Session {
             seen: Vec::new(),
             cursor: 0,
             deadline: Instant::now() + TIMEOUT,
+            more: MORE.to_string(),
         }
     }
 
@@ -107,11 +110,12 @@ impl Session {
     fn expect(&mut self, pattern: &str) {
         loop {
             let rest = &self.seen[self.cursor..];
-            let more = find(rest, MORE.as_bytes());
+            let more = find(rest, self.more.as_bytes());
             let wanted = find(rest, pattern.as_bytes());
+            let more_len = self.more.len();
             match (wanted, more) {
                 (Some(w), Some(m)) if m < w => {
-                    self.cursor += m + MORE.len();
+                    self.cursor += m + more_len;
                     self.send("\n");
                 }
                 (Some(w), _) => {
@@ -119,7 +123,7 @@ impl Session {
                     return;
                 }
                 (None, Some(m)) => {
-                    self.cursor += m + MORE.len();
+                    self.cursor += m + more_len;
                     self.send("\n");
                 }
                 (None, None) => {}
@@ -373,7 +377,7 @@ fn on_an_installed_product_the_console_wizard_offers_maintenance() {
 
     // Modify: the current state, the KSN question, then the change, recorded as the user's.
     let mut s = Session::start(&["--dir", dir_arg], &[]);
-    s.expect("is already installed in");
+    s.expect("is installed in");
     s.expect("Choose 1, 2 or 3:");
     s.send("1\n");
     s.expect("Currently: you do not take part (nobody has decided yet).");
@@ -381,7 +385,7 @@ fn on_an_installed_product_the_console_wizard_offers_maintenance() {
     s.send("y\n");
     assert_eq!(s.wait(), 0, "{}", s.transcript());
     assert!(
-        s.transcript().contains("now participates"),
+        s.transcript().contains("now takes part"),
         "{}",
         s.transcript()
     );
@@ -397,7 +401,9 @@ fn on_an_installed_product_the_console_wizard_offers_maintenance() {
     s.send("n\n");
     // Nothing is removed before the question that says what will be.
     s.expect("Ready to remove");
-    s.expect("Your settings and the record of your KSN choices are removed too.");
+    s.expect(
+        "Your settings and the record of your Kaspersky Security Network choices are removed too.",
+    );
     s.expect("Remove KSN Demo Security now? [y/N]:");
     assert!(dir.join("etc/product.toml").exists());
     s.send("y\n");
@@ -453,4 +459,76 @@ fn the_default_log_is_in_roots_own_folder_never_in_the_shared_temp_folder() {
     assert_eq!(mode(log), 0o600);
     assert_eq!(mode(log.parent().unwrap()), 0o700);
     assert!(std::fs::read_to_string(log).unwrap().contains(dir_arg));
+}
+
+/// The whole install in `code`'s language on a terminal, answered with its own yes: every
+/// prompt, heading, menu and progress line in that language.
+fn install_speaking(code: &str, native: &str) {
+    let words = support::language::catalogue(code);
+    let tr = |msgid: &str| {
+        words
+            .get(msgid)
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| panic!("{code}: {msgid:?} is not translated"))
+            .clone()
+    };
+    let yes = tr("y|yes").split('|').next().unwrap().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let dir_arg = dir.to_str().unwrap();
+    let mut s = Session::start(&["install", "--dir", dir_arg, "--lang", code], &[]);
+    s.more = format!("-- {} --", tr("more (Enter)"));
+    s.expect(&format!("] {native}"));
+    s.expect("):");
+    s.send("\n");
+    s.expect(&tr("I accept the terms of the End User License Agreement"));
+    s.expect(&tr("[y/N]"));
+    s.send(&format!("{yes}\n"));
+    s.expect(&tr("I accept the Privacy Policy"));
+    s.expect(&tr("[y/N]"));
+    s.send(&format!("{yes}\n"));
+    s.expect(&tr("I agree to participate in Kaspersky Security Network"));
+    s.expect(&tr("[y/N]"));
+    s.send(&format!("{yes}\n"));
+    s.expect(&format!("{} [{dir_arg}]:", tr("Install folder")));
+    s.send("\n");
+    s.expect(&tr("Install now?"));
+    s.send("\n");
+    assert_eq!(s.wait(), 0, "the terminal showed:\n{}", s.transcript());
+    let seen = s.transcript();
+    assert!(seen.contains(&tr("Setup is complete")), "{seen}");
+    assert!(
+        seen.contains(&s.more),
+        "a 40-row terminal pages the texts:\n{seen}"
+    );
+    let english = support::language::english_on(&seen, dir_arg);
+    assert!(
+        english.is_empty(),
+        "English on the {code} terminal:\n{}\n\nthe terminal showed:\n{seen}",
+        english.join("\n")
+    );
+    let ksn = read_toml(&dir.join("etc/product.toml"))["ksn"].clone();
+    assert_eq!(ksn["decision"].as_str(), Some("agreed"));
+    assert_eq!(ksn["method"].as_str(), Some("console-wizard"));
+    assert_eq!(ksn["statement_language"].as_str(), Some(code));
+    assert_eq!(ksn["interface_language"].as_str(), Some(code));
+}
+
+#[test]
+fn the_console_wizard_speaks_russian_throughout() {
+    install_speaking("ru", "Русский");
+}
+
+#[test]
+fn the_console_wizard_speaks_german_throughout() {
+    install_speaking("de", "Deutsch");
+}
+
+#[test]
+fn the_english_detector_sees_an_untranslated_sentence() {
+    // The checks above must be able to fail: an English sentence among Russian ones is found.
+    use support::language::english_on;
+    let shown = "Установка завершена.\nPlease wait while Setup installs it.\n/opt/x";
+    assert_eq!(english_on(shown, "/opt/x").len(), 1);
+    assert!(english_on("Установка завершена.\nKSN Demo Security", "/opt/x").is_empty());
 }

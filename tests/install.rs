@@ -214,9 +214,9 @@ fn malformed_answers_exit_2_naming_file_line_and_column() {
             "expected a boolean",
         ),
         (
-            "[ui]\nlanguage = \"de\"\n",
+            "[ui]\nlanguage = \"fr\"\n",
             ":2:12:",
-            "expected `en` or `ru`",
+            "expected one of `en`, `de`, `ru`",
         ),
         ("[install]\ndir = \"relative/path\"\n", ":2:7:", "absolute"),
         ("[surprise]\nx = 1\n", ":1:2:", "expected one of"),

@@ -387,11 +387,11 @@ fn the_history_lists_every_decision_and_verify_names_the_first_line_changed() {
     assert_ok(&out);
     let text = stdout(&out);
     assert!(
-        text.contains("agreed to take part in KSN by the administrator, with a command-line flag"),
+        text.contains("the administrator agreed to KSN, with a command-line flag (at install)"),
         "{text}"
     );
     assert!(
-        text.contains("declined KSN by the user, by a script"),
+        text.contains("the user declined KSN, by a script (changed later)"),
         "{text}"
     );
     assert!(text.contains("The chain of the log is intact."), "{text}");
@@ -443,7 +443,7 @@ fn the_history_lists_every_decision_and_verify_names_the_first_line_changed() {
     let out = run_on(&["ksn", "history", "--verify"], &dir);
     assert_ok(&out);
     assert!(
-        stdout(&out).contains("3 line(s) at the start were written before the log was chained"),
+        stdout(&out).contains("3 lines at the start were written before the log was chained"),
         "{}",
         show(&out)
     );

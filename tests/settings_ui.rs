@@ -430,7 +430,7 @@ fn an_engine_error_is_shown_in_the_window_and_nothing_changes() {
     s.click_switch();
     assert!(
         s.shows_where(|t| t.starts_with("The setting could not be changed: ")
-            && t.contains("another ksn-setup is working on")),
+            && t.contains("another Setup is working on this folder")),
         "the engine's message is shown"
     );
     assert!(s.switch_on(), "still on: the window shows what is on disk");

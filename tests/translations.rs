@@ -1,12 +1,14 @@
-//! Every sentence a window shows has its Russian translation, and the translation keeps the
-//! sentence's placeholders: a missing entry would show English in the Russian window, and a
-//! lost `{}` would drop a folder or a version from the sentence. Stale entries (for text no
-//! window shows any more) are refused too, so the catalogue stays the one the windows use.
+//! Every sentence a person reads has its translation in every catalogue, and the
+//! translation keeps the sentence's placeholders: a missing entry would show English in a
+//! Russian or German window or terminal, and a lost `{}` would drop a folder or a version
+//! from the sentence. The sentences are every `@tr(...)` in the `.slint` files and every
+//! `tr!`/`trn!` in the Rust sources; the catalogues are every
+//! `ui/translations/<code>/LC_MESSAGES/ksn-setup.po`, read with rspolib as the build reads
+//! them. Stale entries (for text nothing shows any more) are refused too, so each catalogue
+//! stays the one the program uses.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-const CATALOGUE: &str = "ui/translations/ru/LC_MESSAGES/ksn-setup.po";
 
 /// One `@tr(...)` in a `.slint` file: its text (and plural text), and where it is.
 #[derive(Debug)]
@@ -22,15 +24,24 @@ struct Entry {
     msgid: String,
     plural: Option<String>,
     msgstrs: Vec<String>,
+    fuzzy: bool,
     line: usize,
 }
 
-fn slint_files(dir: &Path, out: &mut Vec<PathBuf>) {
+/// One language's catalogue.
+#[derive(Debug)]
+struct Catalogue {
+    path: String,
+    plural_forms: usize,
+    entries: Vec<Entry>,
+}
+
+fn files_with(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            slint_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "slint") {
+            files_with(&path, extension, out);
+        } else if path.extension().is_some_and(|e| e == extension) {
             out.push(path);
         }
     }
@@ -65,10 +76,11 @@ fn skip_space(src: &[u8], mut i: usize) -> usize {
 }
 
 /// Every `@tr("text")` and `@tr("one" | "many" % n, …)` in the UI.
-fn wanted() -> Vec<Wanted> {
+fn wanted_by_slint() -> Vec<Wanted> {
     let mut files = Vec::new();
-    slint_files(
+    files_with(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("ui").as_path(),
+        "slint",
         &mut files,
     );
     files.sort();
@@ -101,72 +113,153 @@ fn wanted() -> Vec<Wanted> {
     out
 }
 
-/// Reads a `.po` string: the concatenation of the quoted pieces on this and following lines.
-fn po_string(lines: &[&str], mut i: usize, keyword: &str) -> (String, usize) {
-    let first = lines[i][keyword.len()..].trim();
-    let mut pieces = vec![first];
-    i += 1;
-    while i < lines.len() && lines[i].starts_with('"') {
-        pieces.push(lines[i].trim());
-        i += 1;
+/// Reads one `tr!("text", …)` or `trn!("one", "many", n, …)` call with syn, so string
+/// escapes and `\` line continuations come out as the compiler makes them.
+fn parse_call(name: &str, call: &str, at: &str) -> Wanted {
+    let mac: syn::Macro =
+        syn::parse_str(call).unwrap_or_else(|e| panic!("{at}: {call} does not parse: {e}"));
+    let args = mac
+        .parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+        .unwrap_or_else(|e| panic!("{at}: {name}! does not parse: {e}"));
+    let literal = |i: usize| match args.iter().nth(i) {
+        Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        })) => s.value(),
+        _ => panic!("{at}: {name}! takes string literals as its message"),
+    };
+    Wanted {
+        msgid: literal(0),
+        plural: (name == "trn").then(|| literal(1)),
+        at: at.to_string(),
     }
-    let mut out = String::new();
-    for piece in pieces {
-        let inner = &piece[1..piece.len() - 1];
-        let mut chars = inner.chars();
-        while let Some(c) = chars.next() {
-            if c == '\\' {
-                match chars.next() {
-                    Some('n') => out.push('\n'),
-                    Some(other) => out.push(other),
-                    None => {}
+}
+
+/// Every `tr!(`/`trn!(` in `src/`, wherever it stands: a call in another macro's arguments
+/// (`format!("{}", tr!(…))`) is only tokens to a Rust parser, so calls are found by their
+/// text and each one is then parsed alone.
+fn wanted_by_rust() -> Vec<Wanted> {
+    let mut files = Vec::new();
+    files_with(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src").as_path(),
+        "rs",
+        &mut files,
+    );
+    files.sort();
+    let mut out = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut offset = 0;
+        for (line_number, line) in text.lines().enumerate() {
+            let line_start = offset;
+            offset += line.len() + 1;
+            if line.trim_start().starts_with("//") {
+                continue; // comments and doc examples
+            }
+            for name in ["tr", "trn"] {
+                let opener = format!("{name}!(");
+                let mut from = 0;
+                while let Some(i) = line[from..].find(&opener) {
+                    let start = from + i;
+                    from = start + opener.len();
+                    let before = line[..start].chars().last();
+                    if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                        continue; // `str!(`, not ours
+                    }
+                    let at = format!("{}:{}", file.display(), line_number + 1);
+                    let call = &text[line_start + start..];
+                    out.push(parse_call(name, &call[..call_end(call, &at)], &at));
                 }
-            } else {
-                out.push(c);
             }
         }
     }
-    (out, i)
+    out
 }
 
-fn catalogue() -> Vec<Entry> {
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(CATALOGUE)).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
+/// The length of the macro call at the start of `call`, to its closing parenthesis.
+fn call_end(call: &str, at: &str) -> usize {
+    let mut depth = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (j, c) in call.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '(' if !in_string => depth += 1,
+            ')' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return j + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("{at}: the call is not closed")
+}
+
+fn wanted() -> Vec<Wanted> {
+    let mut all = wanted_by_slint();
+    all.extend(wanted_by_rust());
+    all
+}
+
+/// Every catalogue, with its entries as rspolib reads them (unescaped).
+fn catalogues() -> Vec<Catalogue> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/translations");
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if !lines[i].starts_with("msgid ") {
-            assert!(
-                !lines[i].starts_with("msgctxt"),
-                "{CATALOGUE}:{}: a translation context is not used in this project",
-                i + 1
-            );
-            i += 1;
+    let mut languages: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    languages.sort();
+    for dir in languages {
+        let po = dir.join("LC_MESSAGES/ksn-setup.po");
+        if !po.is_file() {
             continue;
         }
-        let line = i + 1;
-        let (msgid, next) = po_string(&lines, i, "msgid ");
-        i = next;
-        let mut plural = None;
-        if lines[i].starts_with("msgid_plural ") {
-            let (p, next) = po_string(&lines, i, "msgid_plural ");
-            plural = Some(p);
-            i = next;
-        }
-        let mut msgstrs = Vec::new();
-        while i < lines.len() && lines[i].starts_with("msgstr") {
-            let keyword_end = lines[i].find(' ').unwrap() + 1;
-            let keyword = &lines[i][..keyword_end];
-            let (s, next) = po_string(&lines, i, keyword);
-            msgstrs.push(s);
-            i = next;
-        }
-        out.push(Entry {
-            msgid,
-            plural,
-            msgstrs,
-            line,
+        let path = po
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap()
+            .display()
+            .to_string();
+        let file = rspolib::pofile(po.to_str().unwrap()).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let forms = file
+            .metadata
+            .get("Plural-Forms")
+            .unwrap_or_else(|| panic!("{path}: the header has no Plural-Forms"));
+        let plural_forms = forms
+            .split(';')
+            .find_map(|part| part.trim().strip_prefix("nplurals="))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{path}: Plural-Forms has no nplurals: {forms}"));
+        let entries = file
+            .entries
+            .iter()
+            .filter(|e| !e.obsolete)
+            .map(|e| {
+                assert!(
+                    e.msgctxt.is_none(),
+                    "{path}:{}: a translation context is not used in this project",
+                    e.linenum
+                );
+                Entry {
+                    msgid: e.msgid.clone(),
+                    plural: e.msgid_plural.clone(),
+                    msgstrs: match &e.msgid_plural {
+                        Some(_) => e.msgstr_plural.clone(),
+                        None => e.msgstr.iter().cloned().collect(),
+                    },
+                    fuzzy: e.fuzzy(),
+                    line: e.linenum,
+                }
+            })
+            .collect();
+        out.push(Catalogue {
+            path,
+            plural_forms,
+            entries,
         });
     }
     out
@@ -188,23 +281,60 @@ fn placeholders(s: &str) -> Vec<String> {
 }
 
 #[test]
-fn every_sentence_of_the_windows_has_its_russian_translation() {
+fn there_is_a_catalogue_per_language_besides_english() {
+    let codes: Vec<String> = catalogues()
+        .iter()
+        .map(|c| c.path.split('/').nth(2).unwrap().to_string())
+        .collect();
+    assert_eq!(codes, ["de", "ru"]);
+}
+
+#[test]
+fn rust_and_slint_sentences_are_both_found() {
     let wanted = wanted();
-    let entries = catalogue();
+    let in_rust = wanted.iter().filter(|w| w.at.contains("/src/")).count();
+    let in_slint = wanted.iter().filter(|w| w.at.contains("/ui/")).count();
     assert!(
-        wanted.len() > 100,
-        "the UI has its sentences: {}",
-        wanted.len()
+        in_slint > 100,
+        "the windows have their sentences: {in_slint}"
     );
+    assert!(in_rust > 100, "the Rust side has its sentences: {in_rust}");
+    // A call nested in format!, and one in a plural, are among them.
+    assert!(
+        wanted
+            .iter()
+            .any(|w| w.msgid == "Modify: change your Kaspersky Security Network participation")
+    );
+    assert!(
+        wanted
+            .iter()
+            .any(|w| w.msgid == "{n} second" && w.plural.as_deref() == Some("{n} seconds"))
+    );
+}
+
+#[test]
+fn every_sentence_has_its_translation_in_every_catalogue() {
+    let wanted = wanted();
     let mut missing = Vec::new();
-    for w in &wanted {
-        match entries.iter().find(|e| e.msgid == w.msgid) {
-            None => missing.push(format!("{}: {:?}", w.at, w.msgid)),
-            Some(e) if e.plural != w.plural => missing.push(format!(
-                "{}: {:?} has plural {:?} in the UI but {:?} in {CATALOGUE}:{}",
-                w.at, w.msgid, w.plural, e.plural, e.line
-            )),
-            Some(_) => {}
+    for catalogue in catalogues() {
+        let path = &catalogue.path;
+        let mut reported = BTreeSet::new();
+        for w in &wanted {
+            if !reported.insert(w.msgid.clone()) {
+                continue;
+            }
+            match catalogue.entries.iter().find(|e| e.msgid == w.msgid) {
+                None => missing.push(format!("{path}: {}: {:?}", w.at, w.msgid)),
+                Some(e) if e.plural != w.plural => missing.push(format!(
+                    "{}: {:?} has plural {:?} in the source but {:?} in {path}:{}",
+                    w.at, w.msgid, w.plural, e.plural, e.line
+                )),
+                Some(e) if e.fuzzy => missing.push(format!(
+                    "{path}:{}: {:?} is fuzzy (shown in English until checked)",
+                    e.line, w.msgid
+                )),
+                Some(_) => {}
+            }
         }
     }
     assert!(
@@ -215,22 +345,37 @@ fn every_sentence_of_the_windows_has_its_russian_translation() {
 }
 
 #[test]
-fn every_russian_translation_keeps_the_placeholders_and_is_in_use() {
+fn every_translation_keeps_the_placeholders_and_is_in_use() {
     let used: BTreeSet<String> = wanted().into_iter().map(|w| w.msgid).collect();
     let mut wrong = Vec::new();
+    for catalogue in catalogues() {
+        check_catalogue(&catalogue, &used, &mut wrong);
+    }
+    assert!(
+        wrong.is_empty(),
+        "catalogue problems:\n{}",
+        wrong.join("\n")
+    );
+}
+
+fn check_catalogue(catalogue: &Catalogue, used: &BTreeSet<String>, wrong: &mut Vec<String>) {
     let mut seen = BTreeSet::new();
-    for e in catalogue() {
+    for e in &catalogue.entries {
         if e.msgid.is_empty() {
             continue; // the header
         }
-        let at = format!("{CATALOGUE}:{}", e.line);
+        let at = format!("{}:{}", catalogue.path, e.line);
         if !seen.insert(e.msgid.clone()) {
             wrong.push(format!("{at}: {:?} is in the catalogue twice", e.msgid));
         }
         if !used.contains(&e.msgid) {
-            wrong.push(format!("{at}: {:?} is not shown by any window", e.msgid));
+            wrong.push(format!("{at}: {:?} is not shown anywhere", e.msgid));
         }
-        let expected = if e.plural.is_some() { 3 } else { 1 };
+        let expected = if e.plural.is_some() {
+            catalogue.plural_forms
+        } else {
+            1
+        };
         if e.msgstrs.len() != expected {
             wrong.push(format!(
                 "{at}: expected {expected} translation(s), found {}",
@@ -254,9 +399,4 @@ fn every_russian_translation_keeps_the_placeholders_and_is_in_use() {
             }
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "catalogue problems:\n{}",
-        wrong.join("\n")
-    );
 }

@@ -16,14 +16,91 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::base::dir::{Dir, Kind, Meta};
+use crate::tr;
 
 /// A path ksn-setup will not work in (exit 2).
 #[derive(Debug, Error)]
-#[error("refusing \"{}\": {why}; {fix}", path.display())]
+#[error("refusing \"{}\": {}; {}", path.display(), self.why(), self.fix())]
 pub struct Untrusted {
     pub path: PathBuf,
-    pub why: String,
-    pub fix: String,
+    pub reason: Reason,
+}
+
+/// Why a path is refused, kept as facts so each language can say it in its own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Owned by this user id, which is neither root nor ksn-setup's own user.
+    OwnedBy(u32),
+    /// Others can write to it: its group, every other user, or both.
+    Writable {
+        group: bool,
+        others: bool,
+        mode: u32,
+    },
+    /// It could not be looked at (the operating system's words).
+    Unreadable(String),
+    /// A record folder (`.ksn-setup`, `etc`) that is not a folder.
+    NotAFolder,
+}
+
+impl Reason {
+    /// Why the path is refused, in the current language.
+    pub fn in_words(&self) -> String {
+        match self {
+            Reason::OwnedBy(uid) if euid() == 0 => {
+                tr!("it is owned by user {} and only root may control it", uid)
+            }
+            Reason::OwnedBy(uid) => tr!(
+                "it is owned by user {} and only you or root may control it",
+                uid
+            ),
+            Reason::Writable {
+                mode,
+                group: true,
+                others: true,
+            } => tr!(
+                "its group and every other user can write to it (mode {})",
+                format!("{mode:o}")
+            ),
+            Reason::Writable {
+                mode, group: true, ..
+            } => {
+                tr!("its group can write to it (mode {})", format!("{mode:o}"))
+            }
+            Reason::Writable { mode, .. } => tr!(
+                "every other user can write to it (mode {})",
+                format!("{mode:o}")
+            ),
+            Reason::Unreadable(error) => tr!("it cannot be looked at ({})", error),
+            Reason::NotAFolder => tr!("it is not a folder"),
+        }
+    }
+}
+
+impl Untrusted {
+    /// Why the path is refused, in the current language.
+    pub fn why(&self) -> String {
+        self.reason.in_words()
+    }
+
+    /// How to fix it, in the current language.
+    pub fn fix(&self) -> String {
+        let shown = self.path.display();
+        match &self.reason {
+            Reason::OwnedBy(_) if euid() == 0 => tr!(
+                "choose another folder, or make root its owner (chown root: \"{}\") after \
+                 checking what is in it",
+                shown
+            ),
+            Reason::OwnedBy(_) => tr!("choose a folder of your own"),
+            Reason::Writable { .. } => tr!(
+                "remove their write permission (chmod go-w \"{}\") or choose another folder",
+                shown
+            ),
+            Reason::Unreadable(_) => tr!("check the folder"),
+            Reason::NotAFolder => tr!("remove it, or choose another folder"),
+        }
+    }
 }
 
 /// The user ksn-setup runs as.
@@ -36,44 +113,24 @@ fn trusted_owner(uid: u32) -> bool {
     uid == 0 || uid == euid()
 }
 
-fn who_may() -> &'static str {
-    if euid() == 0 { "root" } else { "you or root" }
-}
-
 /// Checks the facts of one path: `above` is true for a folder above the one worked in, where
 /// the sticky bit makes a folder others can write safe enough.
 fn check_meta(path: &Path, meta: &Meta, above: bool) -> Result<(), Untrusted> {
-    let shown = path.display();
     if !trusted_owner(meta.uid) {
         return Err(Untrusted {
             path: path.to_path_buf(),
-            why: format!(
-                "it is owned by user {} and only {} may control it",
-                meta.uid,
-                who_may()
-            ),
-            fix: if euid() == 0 {
-                format!(
-                    "choose another folder, or make root its owner (chown root: \"{shown}\") after checking what is in it"
-                )
-            } else {
-                "choose a folder of your own".to_string()
-            },
+            reason: Reason::OwnedBy(meta.uid),
         });
     }
     let sticky = meta.kind == Kind::Dir && meta.mode & 0o1000 != 0;
     if meta.mode & 0o022 != 0 && !(above && sticky) {
-        let writers = match (meta.mode & 0o020 != 0, meta.mode & 0o002 != 0) {
-            (true, true) => "its group and every other user",
-            (true, false) => "its group",
-            _ => "every other user",
-        };
         return Err(Untrusted {
             path: path.to_path_buf(),
-            why: format!("{writers} can write to it (mode {:o})", meta.mode),
-            fix: format!(
-                "remove their write permission (chmod go-w \"{shown}\") or choose another folder"
-            ),
+            reason: Reason::Writable {
+                group: meta.mode & 0o020 != 0,
+                others: meta.mode & 0o002 != 0,
+                mode: meta.mode,
+            },
         });
     }
     Ok(())
@@ -140,8 +197,7 @@ fn meta_of_std(m: &std::fs::Metadata) -> Meta {
 pub fn check_dir(dir: &Dir) -> Result<(), Untrusted> {
     let meta = dir.meta().map_err(|e| Untrusted {
         path: dir.path().to_path_buf(),
-        why: format!("it cannot be looked at ({e})"),
-        fix: "check the folder".into(),
+        reason: Reason::Unreadable(e.to_string()),
     })?;
     check_meta(dir.path(), &meta, false)
 }
@@ -192,8 +248,7 @@ pub fn check_record_folders(root: &Dir) -> anyhow::Result<bool> {
             Some(_) => {
                 return Err(Untrusted {
                     path: root.path().join(folder),
-                    why: "it is not a folder".into(),
-                    fix: "remove it, or choose another folder".into(),
+                    reason: Reason::NotAFolder,
                 }
                 .into());
             }

@@ -8,9 +8,11 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
-/// An RFC 3339 time stamp as a person reads it: the local time with its zone,
-/// `2026-12-02 14:38 CET` (the `TZ` variable and `/etc/localtime` decide, as for `date`). A
-/// stamp that does not parse is shown as it is.
+/// An RFC 3339 time stamp as a person reads it: the local time with its zone, the date in
+/// the current language's order — `2026-12-02 14:38 CET` in English (ISO 8601, unambiguous
+/// for every reader), `02.12.2026 14:38 CET` in Russian and German (the `TZ` variable and
+/// `/etc/localtime` decide the zone, as for `date`). A stamp that does not parse is shown as
+/// it is.
 pub fn local_display(rfc3339: &str) -> String {
     use time::format_description::well_known::Rfc3339;
     let Ok(stamp) = time::OffsetDateTime::parse(rfc3339, &Rfc3339) else {
@@ -45,14 +47,12 @@ pub fn local_display(rfc3339: &str) -> String {
         }
         name => name.to_string(),
     };
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} {zone}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min
-    )
+    let (year, month, day) = (tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    let date = match crate::base::i18n::language() {
+        crate::base::i18n::Language::En => format!("{year:04}-{month:02}-{day:02}"),
+        _ => format!("{day:02}.{month:02}.{year:04}"),
+    };
+    format!("{date} {:02}:{:02} {zone}", tm.tm_hour, tm.tm_min)
 }
 
 #[cfg(test)]
@@ -70,5 +70,8 @@ mod tests {
             "a zone follows: {shown}"
         );
         assert_eq!(local_display("garbled"), "garbled");
+        crate::base::i18n::set_language(crate::base::i18n::Language::De);
+        let shown = local_display("2026-11-23T14:04:05Z");
+        assert!(shown.contains(".11.2026 "), "day first in German: {shown}");
     }
 }

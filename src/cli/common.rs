@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::base::error::BadInput;
 use crate::bundle::contents::{Bundle, PayloadChoice};
@@ -19,19 +19,13 @@ pub(super) struct DirArgs {
     pub(super) dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(super) enum LangArg {
-    En,
-    Ru,
-}
-
-impl From<LangArg> for Language {
-    fn from(value: LangArg) -> Self {
-        match value {
-            LangArg::En => Language::En,
-            LangArg::Ru => Language::Ru,
-        }
-    }
+/// `--lang CODE`: one of the languages there are catalogues for, so a new catalogue is a
+/// new accepted value with no change here.
+pub(super) fn parse_language(code: &str) -> Result<Language, String> {
+    Language::from_code(&code.to_ascii_lowercase()).ok_or_else(|| {
+        let known: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
+        format!("expected one of: {}", known.join(", "))
+    })
 }
 
 pub(super) fn dir_of(args: &DirArgs) -> PathBuf {

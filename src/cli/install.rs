@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
-use super::common::{LangArg, bundle_to_install};
+use super::common::{bundle_to_install, parse_language};
 use crate::base::error::{BadInput, ExitStatus};
 use crate::base::layout;
 use crate::base::time::now_rfc3339;
@@ -21,6 +21,7 @@ use crate::engine::control::RunControl;
 use crate::engine::progress::Reporter;
 use crate::engine::{executor, plan, recovery, target};
 use crate::gui::setup_window;
+use crate::tr;
 use crate::wizard::machine::{KsnNow, Wizard};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,8 +78,8 @@ pub(super) struct InstallArgs {
     #[arg(long, value_enum, value_name = "CHOICE")]
     pub(super) ksn: Option<KsnArg>,
     /// Language of the texts shown and recorded [default: from the answers, else LANG].
-    #[arg(long, value_enum, value_name = "LANG")]
-    pub(super) lang: Option<LangArg>,
+    #[arg(long, value_parser = parse_language, value_name = "LANG")]
+    pub(super) lang: Option<Language>,
     /// Write every step and every error with its cause to FILE (appended).
     #[arg(long, value_name = "FILE")]
     pub(super) log: Option<PathBuf>,
@@ -159,7 +160,7 @@ pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         accept_eula,
         accept_privacy_policy,
         ksn: ksn.map(|k| matches!(k, KsnArg::Agree)),
-        language: lang.map(Language::from),
+        language: lang,
         scope: scope.map(Scope::from),
         menu_entries: no_menu_entries.then_some(false),
     };
@@ -248,6 +249,8 @@ pub(super) fn run_wizard(
     choice: Option<crate::wizard::machine::MaintenanceChoice>,
     source: crate::engine::elevation::Source,
 ) -> anyhow::Result<ExitStatus> {
+    // A person is at the wizard: everything from here on is in their language.
+    crate::base::i18n::set_language(answers.language());
     // The same product and version already in the folder: maintenance mode (Modify, Repair,
     // Uninstall), as running an MSI again offers. Another version is an upgrade.
     let wizard = match crate::maintenance::installed::InstalledProduct::open(&dir) {
@@ -299,7 +302,7 @@ pub(super) fn run_wizard(
     };
     let has_display = crate::gui::has_display();
     let mut why_not_window =
-        String::from("there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)");
+        tr!("there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)");
     if has_display {
         let options = setup_window::GuiOptions {
             log: log.clone(),
@@ -309,11 +312,14 @@ pub(super) fn run_wizard(
         };
         match setup_window::run(bundle.clone(), wizard.clone(), options) {
             Ok(code) => return Ok(ExitStatus::from_code(code)),
-            Err(e) => why_not_window = format!("the window could not be opened ({e})"),
+            Err(e) => why_not_window = tr!("the window could not be opened ({})", e),
         }
     }
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
-        eprintln!("ksn-setup: {why_not_window}; using the console wizard");
+        eprintln!(
+            "ksn-setup: {}",
+            tr!("{}; using the console wizard", why_not_window)
+        );
         let code = crate::console::wizard::run(
             &bundle,
             wizard.on_terminal(),

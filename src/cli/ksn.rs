@@ -1,17 +1,24 @@
-//! `ksn status|agree|decline`: Kaspersky Security Network participation of an installed
-//! product, from a terminal or a script. Agreeing shows the Statement on a terminal and asks
-//! for "yes"; a script proves the text it showed with `--accept-statement SHA256`.
+//! `ksn status|agree|decline|history|receipt`: Kaspersky Security Network participation of
+//! an installed product, from a terminal or a script. Agreeing shows the Statement on a
+//! terminal and asks for "yes" (in the user's language); a script proves the text it showed
+//! with `--accept-statement SHA256`.
+//!
+//! The sentences are in the user's language (`--lang`, else `LC_ALL`/`LC_MESSAGES`/`LANG`);
+//! `--json` output is for scripts and keeps its English keys and words.
 
 use std::io::IsTerminal as _;
 
 use clap::{Args, Subcommand};
 
-use super::common::{DirArgs, LangArg, dir_of};
+use super::common::{DirArgs, dir_of, parse_language};
 use crate::base::error::ExitStatus;
+use crate::base::i18n;
 use crate::base::layout;
 use crate::base::time::now_rfc3339;
+use crate::consent::rules::DecidedBy;
 use crate::consent::statements::Language;
 use crate::engine::progress::Reporter;
+use crate::{tr, trn};
 
 #[derive(Debug, Clone, Args)]
 pub(super) struct KsnArgs {
@@ -38,9 +45,10 @@ pub(super) enum KsnAction {
         /// a terminal, and checked against the installed text.
         #[arg(long, value_name = "SHA256")]
         accept_statement: Option<String>,
-        /// Language of the statement shown and recorded [default: the earlier record's].
-        #[arg(long, value_enum, value_name = "LANG")]
-        lang: Option<LangArg>,
+        /// Language of the terminal's words and of the statement shown and recorded
+        /// [default: from LANG].
+        #[arg(long, value_parser = parse_language, value_name = "LANG")]
+        lang: Option<Language>,
     },
     /// Stop participating, at once.
     Decline {
@@ -73,6 +81,20 @@ pub(super) enum KsnAction {
 pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
     use crate::maintenance::installed::{InstalledProduct, KsnState};
     use crate::maintenance::ksn_change::{self, ChangeOutcome, ChangeRequest};
+    // Sentences for a person in their language; JSON for scripts stays as it is.
+    let json = matches!(
+        args.action,
+        KsnAction::Status { json: true, .. }
+            | KsnAction::History { json: true, .. }
+            | KsnAction::Receipt { json: true, .. }
+    );
+    let language = match &args.action {
+        KsnAction::Agree { lang: Some(l), .. } => *l,
+        _ => Language::from_env(),
+    };
+    if !json {
+        i18n::set_language(language);
+    }
     match args.action {
         KsnAction::Receipt { dir, json } => {
             let dir = dir_of(&dir);
@@ -97,10 +119,13 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
             Ok(match (&history.broken, verify) {
                 (Some(broken), true) => {
                     eprintln!(
-                        "ksn-setup: the consent log \"{}\" was changed: line {}: {}",
-                        dir.join(layout::CONSENT_LOG).display(),
-                        broken.line,
-                        broken.why
+                        "ksn-setup: {}",
+                        tr!(
+                            "the consent log {} was changed: line {}: {}",
+                            dir.join(layout::CONSENT_LOG).display(),
+                            broken.line,
+                            broken.why
+                        )
                     );
                     ExitStatus::Failed
                 }
@@ -121,32 +146,51 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
             }
             let record = &status.record;
             let state = match status.state {
-                KsnState::On => "on: the product participates in Kaspersky Security Network",
-                KsnState::Off => "off: declined",
-                KsnState::Undecided => "off: no decision yet",
+                KsnState::On => tr!("on: the product takes part in Kaspersky Security Network"),
+                KsnState::Off => tr!("off: declined"),
+                KsnState::Undecided => tr!("off: no decision yet"),
                 KsnState::NeedsConsent => {
-                    "off until the new KSN Statement is accepted (ksn-setup ksn agree)"
+                    tr!("off until the new KSN Statement is accepted (ksn-setup ksn agree)")
                 }
             };
             println!("KSN: {state}");
             if let (Some(by), Some(at)) = (record.decided_by, &record.decided_at) {
+                let when = crate::base::time::local_display(at);
                 println!(
-                    "Decided by: {}{} on {at}",
-                    by.as_str(),
-                    if record.locked { ", locked" } else { "" }
+                    "{}",
+                    match (by, record.locked) {
+                        (DecidedBy::User, _) => tr!("Decided by you on {}", when),
+                        (DecidedBy::Administrator, false) => {
+                            tr!("Decided by your administrator on {}", when)
+                        }
+                        (DecidedBy::Administrator, true) => {
+                            tr!("Decided and locked by your administrator on {}", when)
+                        }
+                    }
                 );
+            }
+            if let Some(method) = record.method {
+                println!("{}", tr!("How: {}", method.describe()));
             }
             if record.decision == crate::consent::rules::Decision::Agreed {
                 println!(
-                    "Agreed to: KSN Statement {} ({}), sha256:{}",
-                    record.statement_version, record.statement_language, record.statement_sha256
+                    "{}",
+                    tr!(
+                        "Agreed to: KSN Statement {} ({}), SHA-256 {}",
+                        record.statement_version,
+                        record.statement_language,
+                        record.statement_sha256
+                    )
                 );
             }
             println!(
-                "Installed statement: KSN Statement {} ({}), sha256:{}\n  {}",
-                status.statement_version,
-                status.statement_language,
-                status.statement_sha256,
+                "{}\n  {}",
+                tr!(
+                    "Installed statement: KSN Statement {} ({}), SHA-256 {}",
+                    status.statement_version,
+                    status.statement_language,
+                    status.statement_sha256
+                ),
                 dir.join(layout::STATEMENTS_DIR)
                     .join(
                         &installed
@@ -166,13 +210,19 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
                 participate: false,
                 accepted_sha256: None,
                 language: installed.ksn_record().statement_language,
-                how: terminal_or_script(std::io::stdin().is_terminal()),
+                how: terminal_or_script(std::io::stdin().is_terminal(), language),
             };
             match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
                 ChangeOutcome::Changed(_) => println!(
-                    "KSN is off: the product no longer participates in Kaspersky Security Network."
+                    "{}",
+                    tr!(
+                        "KSN is off: the product no longer takes part in Kaspersky Security \
+                         Network."
+                    )
                 ),
-                ChangeOutcome::Unchanged(_) => println!("KSN was already off; nothing changed."),
+                ChangeOutcome::Unchanged(_) => {
+                    println!("{}", tr!("KSN was already off; nothing changed."))
+                }
             }
             Ok(ExitStatus::Success)
         }
@@ -183,9 +233,7 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
         } => {
             let dir = dir_of(&dir);
             let installed = InstalledProduct::open(&dir)?;
-            let language = lang
-                .map(Language::from)
-                .unwrap_or(installed.ksn_record().statement_language);
+            let language = lang.unwrap_or(language);
             let statement = installed.ksn_statement();
             let (shown, text) = statement.text(language);
             let typed = accept_statement.is_none() && std::io::stdin().is_terminal();
@@ -193,18 +241,26 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
                 Some(sha) => Some(sha),
                 None if std::io::stdin().is_terminal() => {
                     println!(
-                        "{} (version {}, {shown})\n\n{}\n",
-                        statement.title(shown),
-                        statement.version,
+                        "{}\n\n{}\n",
+                        tr!("{}, version {}", statement.title(shown), statement.version),
                         text.reflowed()
                     );
-                    print!("Type \"yes\" to agree to participate in Kaspersky Security Network: ");
+                    // TRANSLATORS: the word typed to agree; the prompt below names it.
+                    let yes = tr!("yes");
+                    print!(
+                        "{} ",
+                        tr!(
+                            "Type \"{}\" to agree to participate in Kaspersky Security Network:",
+                            yes
+                        )
+                    );
                     use std::io::Write as _;
                     std::io::stdout().flush()?;
                     let mut line = String::new();
                     std::io::stdin().read_line(&mut line)?;
-                    if line.trim() != "yes" {
-                        println!("Not agreed; nothing changed.");
+                    let typed_word = line.trim().to_lowercase();
+                    if typed_word != yes.to_lowercase() && typed_word != "yes" {
+                        println!("{}", tr!("Not agreed; nothing changed."));
                         return Ok(ExitStatus::Cancelled);
                     }
                     Some(text.sha256.clone())
@@ -215,15 +271,21 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
                 participate: true,
                 accepted_sha256: accepted,
                 language: shown,
-                how: terminal_or_script(typed),
+                how: terminal_or_script(typed, language),
             };
             match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
                 ChangeOutcome::Changed(record) => println!(
-                    "KSN is on: the product participates in Kaspersky Security Network \
-                     (KSN Statement {}, {}).",
-                    record.statement_version, record.statement_language
+                    "{}",
+                    tr!(
+                        "KSN is on: the product takes part in Kaspersky Security Network (KSN \
+                         Statement {}, {}).",
+                        record.statement_version,
+                        record.statement_language
+                    )
                 ),
-                ChangeOutcome::Unchanged(_) => println!("KSN was already on; nothing changed."),
+                ChangeOutcome::Unchanged(_) => {
+                    println!("{}", tr!("KSN was already on; nothing changed."))
+                }
             }
             Ok(ExitStatus::Success)
         }
@@ -231,21 +293,21 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// How `ksn agree|decline` was given: typed on a terminal (after the Statement was shown, for
-/// an agreement), or by a script. The terminal's words are English (not yet translated).
-fn terminal_or_script(typed: bool) -> crate::consent::rules::Collection {
+/// an agreement) in `language`, or by a script.
+fn terminal_or_script(typed: bool, language: Language) -> crate::consent::rules::Collection {
     crate::consent::rules::Collection {
         method: if typed {
             crate::consent::rules::Method::Terminal
         } else {
             crate::consent::rules::Method::Script
         },
-        interface_language: Language::En,
+        interface_language: language,
         read_to_end: None,
     }
 }
 
-/// The receipt of the installed decision, as JSON or as labelled lines (English: the
-/// terminal's words are not yet translated).
+/// The receipt of the installed decision, as JSON (the specification's fields and words) or
+/// as labelled lines in the user's language.
 fn print_receipt(
     dir: &std::path::Path,
     installed: &crate::maintenance::installed::InstalledProduct,
@@ -295,83 +357,140 @@ fn print_receipt(
     let x = &receipt.extension;
     let controller = &receipt.pii_controllers[0];
     let purpose = &receipt.services[0].purposes[0];
-    println!("Consent receipt ({})", receipt.version);
-    println!("  Receipt ID:        {}", receipt.consent_receipt_id);
-    println!("  Product:           {}", x.product);
-    println!(
-        "  Controller:        {} <{}>",
-        controller.contact, controller.email
-    );
-    println!("  Service:           {}", receipt.services[0].service);
-    println!("  Purpose:           {}", purpose.purpose);
-    println!("  Data:              {}", purpose.pii_category.join("; "));
-    println!(
-        "  Decision:          {}{}",
-        x.decision,
-        if x.locked { " (locked)" } else { "" }
-    );
-    println!(
-        "  Decided by:        {}",
-        x.decided_by.unwrap_or("not recorded")
-    );
-    println!(
-        "  When:              {} ({})",
-        crate::base::time::local_display(&x.decided_at),
-        x.decided_at
-    );
-    println!("  Collection method: {}", receipt.collection_method);
-    println!(
-        "  Statement:         {} {} ({}), SHA-256 {}",
-        x.statement_id, x.statement_version, x.statement_language, x.statement_sha256
-    );
-    println!("  Statement text:    {}", x.statement_url);
-    println!("  Privacy policy:    {}", receipt.policy_url);
-    println!("  How to withdraw:   {}", x.how_to_withdraw);
+    let decision = match (x.decision, x.locked) {
+        ("agreed", false) => tr!("agreed"),
+        ("agreed", true) => tr!("agreed (locked)"),
+        ("declined", false) => tr!("declined"),
+        ("declined", true) => tr!("declined (locked)"),
+        (_, _) => tr!("no decision yet"),
+    };
+    let decided_by = match x.decided_by {
+        Some("user") => tr!("the user"),
+        Some("administrator") => tr!("the administrator"),
+        _ => tr!("not recorded"),
+    };
+    let rows = [
+        (tr!("Receipt ID"), receipt.consent_receipt_id.clone()),
+        (tr!("Product"), x.product.clone()),
+        (
+            tr!("Controller"),
+            format!("{} <{}>", controller.contact, controller.email),
+        ),
+        (tr!("Service"), receipt.services[0].service.to_string()),
+        (tr!("Purpose"), purpose.purpose.clone()),
+        (tr!("Data"), purpose.pii_category.join("; ")),
+        (tr!("Decision"), decision),
+        (tr!("Decided by"), decided_by),
+        (
+            tr!("When"),
+            format!(
+                "{} ({})",
+                crate::base::time::local_display(&x.decided_at),
+                x.decided_at
+            ),
+        ),
+        (
+            tr!("Collection method"),
+            match installed.ksn_record().method {
+                Some(method) => method.describe(),
+                None => tr!("not recorded"),
+            },
+        ),
+        (
+            tr!("Statement"),
+            tr!(
+                "{} {} ({}), SHA-256 {}",
+                x.statement_id,
+                x.statement_version,
+                x.statement_language,
+                x.statement_sha256
+            ),
+        ),
+        (tr!("Statement text"), x.statement_url.clone()),
+        (tr!("Privacy policy"), receipt.policy_url.clone()),
+        (tr!("How to withdraw"), x.how_to_withdraw.clone()),
+    ];
+    println!("{}", tr!("Consent receipt ({})", receipt.version));
+    print_rows(&rows);
     Ok(ExitStatus::Success)
 }
 
-/// The history in sentences, a decision a line (English: the terminal's words are not yet
-/// translated).
+/// Labelled lines, the values lined up in every language.
+fn print_rows(rows: &[(String, String)]) {
+    let width = rows
+        .iter()
+        .map(|(label, _)| label.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (label, value) in rows {
+        let pad = " ".repeat(width - label.chars().count());
+        println!("  {label}:{pad} {value}");
+    }
+}
+
+/// The history in sentences, a decision a line, in the user's language.
 fn print_history(history: &crate::consent::history::History) {
     use crate::consent::rules::Decision;
     for entry in &history.entries {
         let Some(line) = &entry.decision else {
-            println!("{:>4}. (not a decision ksn-setup writes)", entry.line);
+            println!(
+                "{:>4}. {}",
+                entry.line,
+                tr!("(not a decision ksn-setup writes)")
+            );
             continue;
         };
         let record = &line.record;
-        let what = match record.decision {
-            Decision::Agreed => "agreed to take part in KSN",
-            Decision::Declined => "declined KSN",
-            Decision::Undecided => "no decision (KSN off)",
+        let admin = record.decided_by == Some(DecidedBy::Administrator);
+        let what = match (record.decision, record.decided_by.is_some(), admin) {
+            (Decision::Agreed, _, true) => tr!("the administrator agreed to KSN"),
+            (Decision::Agreed, true, false) => tr!("the user agreed to KSN"),
+            (Decision::Agreed, false, _) => tr!("agreed to KSN"),
+            (Decision::Declined, _, true) => tr!("the administrator declined KSN"),
+            (Decision::Declined, true, false) => tr!("the user declined KSN"),
+            (Decision::Declined, false, _) => tr!("declined KSN"),
+            (Decision::Undecided, ..) => tr!("no decision (KSN off)"),
         };
-        let who = record
-            .decided_by
-            .map(|b| format!(" by the {}", b.as_str()))
-            .unwrap_or_default();
         let how = record
             .method
             .map(|m| format!(", {}", m.describe()))
             .unwrap_or_default();
+        let event = match line.event.as_str() {
+            "install" => tr!("at install"),
+            "change" => tr!("changed later"),
+            other => other.to_string(),
+        };
         println!(
-            "{:>4}. {} {what}{who}{how} ({}): KSN Statement {} ({}), SHA-256 {}{}",
+            "{:>4}. {} {what}{how} ({event}): {}{}",
             entry.line,
             crate::base::time::local_display(&line.at),
-            line.event,
-            record.statement_version,
-            record.statement_language,
-            record.statement_sha256,
-            if entry.chained { "" } else { " [unchained]" }
+            tr!(
+                "KSN Statement {} ({}), SHA-256 {}",
+                record.statement_version,
+                record.statement_language,
+                record.statement_sha256
+            ),
+            if entry.chained {
+                String::new()
+            } else {
+                format!(" [{}]", tr!("unchained"))
+            }
         );
     }
     if history.unchained > 0 {
         println!(
-            "{} line(s) at the start were written before the log was chained; they cannot be checked.",
-            history.unchained
+            "{}",
+            trn!(
+                "{n} line at the start was written before the log was chained; it cannot be \
+                 checked.",
+                "{n} lines at the start were written before the log was chained; they cannot \
+                 be checked.",
+                history.unchained as u64
+            )
         );
     }
     match &history.broken {
-        Some(b) => println!("The log was changed: line {}: {}", b.line, b.why),
-        None => println!("The chain of the log is intact."),
+        Some(b) => println!("{}", tr!("The log was changed: line {}: {}", b.line, b.why)),
+        None => println!("{}", tr!("The chain of the log is intact.")),
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::consent::rules::{KsnRecord, LogLine};
+use crate::tr;
 
 /// `prev_sha256` of the first line of a log.
 pub const START: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -70,19 +71,23 @@ pub fn read(log: &[u8], current: Option<&KsnRecord>) -> History {
         let chained = parsed.as_ref().is_some_and(|p| p.prev_sha256.is_some());
         if broken.is_none() {
             let why = match &parsed {
-                None => Some("it is not a decision ksn-setup writes".to_string()),
+                None => Some(tr!("it is not a decision ksn-setup writes")),
                 Some(p) => match &p.prev_sha256 {
                     Some(prev) if *prev != expected => Some(if line == 1 {
-                        "it names a line before it, but it is the first: lines before it were removed".into()
+                        tr!(
+                            "it names a line before it, but it is the first: lines before it \
+                             were removed"
+                        )
                     } else {
-                        format!(
-                            "it does not follow line {}: that line was edited, or lines were removed or reordered here",
+                        tr!(
+                            "it does not follow line {}: that line was edited, or lines were \
+                             removed or reordered here",
                             line - 1
                         )
                     }),
-                    None if seen_chained => {
-                        Some("it carries no chain after lines that do: it was added by hand".into())
-                    }
+                    None if seen_chained => Some(tr!(
+                        "it carries no chain after lines that do: it was added by hand"
+                    )),
                     _ => None,
                 },
             };
@@ -109,7 +114,10 @@ pub fn read(log: &[u8], current: Option<&KsnRecord>) -> History {
     {
         broken = Some(Break {
             line: last.line,
-            why: "it is not the decision the config holds: lines were removed at the end, or the config was changed by hand".into(),
+            why: tr!(
+                "it is not the decision the config holds: lines were removed at the end, or \
+                 the config was changed by hand"
+            ),
         });
     }
     History {

@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use super::rules::{Decision, KsnRecord};
+use crate::tr;
 
 /// The specification version this receipt follows, as Kantara spells it.
 pub const SPEC_VERSION: &str = "KI-CR-v1.1.0";
@@ -75,10 +76,10 @@ pub struct Service {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Purpose {
-    pub purpose: &'static str,
+    pub purpose: String,
     pub purpose_category: Vec<&'static str>,
     pub consent_type: &'static str,
-    pub pii_category: Vec<&'static str>,
+    pub pii_category: Vec<String>,
     pub primary_purpose: bool,
     pub termination: String,
     pub third_party_disclosure: bool,
@@ -129,7 +130,9 @@ pub fn consent_receipt(source: &ReceiptSource) -> Result<ConsentReceipt, NoRecei
         // Records written before ksn-setup kept the method say so rather than guess.
         None => "not recorded".to_string(),
     };
-    let how_to_withdraw = format!(
+    // The words are in the current language, which only a person's terminal sets: the
+    // JSON receipt for scripts and auditors' tools stays English.
+    let how_to_withdraw = tr!(
         "Settings → Security settings → Kaspersky Security Network, or: {}",
         source.withdraw_command
     );
@@ -154,20 +157,22 @@ pub fn consent_receipt(source: &ReceiptSource) -> Result<ConsentReceipt, NoRecei
         services: vec![Service {
             service: "Kaspersky Security Network",
             purposes: vec![Purpose {
-                purpose: "Detect new threats faster, reduce false alarms and answer \
-                          reputation lookups for files and web addresses",
+                purpose: tr!(
+                    "Detect new threats faster, reduce false alarms and answer reputation \
+                     lookups for files and web addresses"
+                ),
                 purpose_category: vec!["security", "improve product"],
                 consent_type: "EXPLICIT",
                 pii_category: vec![
-                    "file checksums and metadata",
-                    "checked web addresses and verdicts",
-                    "detected threats and actions taken",
-                    "product version and settings",
-                    "operating system name and version",
-                    "anonymous installation ID",
+                    tr!("file checksums and metadata"),
+                    tr!("checked web addresses and verdicts"),
+                    tr!("detected threats and actions taken"),
+                    tr!("product version and settings"),
+                    tr!("operating system name and version"),
+                    tr!("anonymous installation ID"),
                 ],
                 primary_purpose: true,
-                termination: format!("until withdrawn; withdraw at any time: {how_to_withdraw}"),
+                termination: tr!("until withdrawn; withdraw at any time: {}", how_to_withdraw),
                 third_party_disclosure: false,
             }],
         }],

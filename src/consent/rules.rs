@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::consent::statements::{Language, Statement};
+use crate::tr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -85,16 +86,16 @@ impl Method {
         }
     }
 
-    /// How it was given, for people: "in the setup window".
-    pub fn describe(self) -> &'static str {
+    /// How it was given, for people, in the current language: "in the setup window".
+    pub fn describe(self) -> String {
         match self {
-            Method::WizardWindow => "in the setup window",
-            Method::ConsoleWizard => "in the setup wizard on a terminal",
-            Method::SettingsWindow => "in the Settings window",
-            Method::Terminal => "typed on a terminal",
-            Method::Script => "by a script",
-            Method::AnswersFile => "in an answers file",
-            Method::CommandLine => "with a command-line flag",
+            Method::WizardWindow => tr!("in the setup window"),
+            Method::ConsoleWizard => tr!("in the setup wizard on a terminal"),
+            Method::SettingsWindow => tr!("in the Settings window"),
+            Method::Terminal => tr!("typed on a terminal"),
+            Method::Script => tr!("by a script"),
+            Method::AnswersFile => tr!("in an answers file"),
+            Method::CommandLine => tr!("with a command-line flag"),
         }
     }
 }
@@ -313,6 +314,34 @@ pub fn describe(record: &KsnRecord) -> String {
             by.map(DecidedBy::as_str).unwrap_or("unknown")
         ),
         (Decision::Undecided, _) => "does not participate in KSN (no decision yet)".to_string(),
+    }
+}
+
+/// The record in a sentence for people, in the current language: what the Finish page and
+/// `ksn status` on a terminal say.
+pub fn in_words(record: &KsnRecord) -> String {
+    let admin = record.decided_by == Some(DecidedBy::Administrator);
+    match (record.decision, admin) {
+        (Decision::Agreed, false) => tr!(
+            "Kaspersky Security Network: the product takes part; you agreed to KSN Statement {}.",
+            record.statement_version
+        ),
+        (Decision::Agreed, true) => tr!(
+            "Kaspersky Security Network: the product takes part; your administrator agreed to \
+             KSN Statement {}.",
+            record.statement_version
+        ),
+        (Decision::Declined, false) => {
+            tr!("Kaspersky Security Network: the product does not take part; you declined.")
+        }
+        (Decision::Declined, true) => tr!(
+            "Kaspersky Security Network: the product does not take part; your administrator \
+             declined."
+        ),
+        (Decision::Undecided, _) => tr!(
+            "Kaspersky Security Network: the product does not take part; nobody has decided \
+             yet."
+        ),
     }
 }
 

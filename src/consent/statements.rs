@@ -5,7 +5,6 @@
 //! SHA-256, so the texts are kept as bytes and hashed once when the catalog is loaded.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -15,50 +14,7 @@ use thiserror::Error;
 
 use crate::base::error::TomlError;
 
-/// A language the installer speaks and ships texts in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    En,
-    Ru,
-}
-
-impl Language {
-    pub const ALL: [Language; 2] = [Language::En, Language::Ru];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Ru => "ru",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Language> {
-        Language::ALL.into_iter().find(|l| l.code() == code)
-    }
-
-    /// The language of a POSIX locale value such as `ru_RU.UTF-8`, if we speak it.
-    pub fn from_locale(value: &str) -> Option<Language> {
-        let code = value.split(['_', '.', '@']).next()?;
-        Language::from_code(code)
-    }
-
-    /// The language the environment asks for (`LC_ALL`, `LC_MESSAGES`, `LANG`), else English.
-    pub fn from_env() -> Language {
-        ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .filter_map(|var| std::env::var(var).ok())
-            .find(|v| !v.is_empty())
-            .and_then(|v| Language::from_locale(&v))
-            .unwrap_or(Language::En)
-    }
-}
-
-impl fmt::Display for Language {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+pub use crate::base::i18n::Language;
 
 /// The ids the installer needs in every catalog.
 pub const EULA: &str = "eula";

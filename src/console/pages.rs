@@ -4,11 +4,13 @@
 
 use std::io::{self, BufRead, Write};
 
+use super::terminal::yes_or_no;
 use super::wizard::{Reply, Session};
+use crate::base::i18n;
 use crate::base::layout;
-use crate::base::units::human_bytes;
 use crate::consent::rules::Decision;
 use crate::consent::statements::{self, Language};
+use crate::tr;
 use crate::wizard::machine::{LocationStatus, MaintenanceChoice, Outcome, Wizard};
 
 impl<R: BufRead, W: Write> Session<'_, R, W> {
@@ -19,19 +21,27 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             .maintenance()
             .map(|m| m.installed_version.clone())
             .unwrap_or_default();
-        self.term.heading(&format!("{product} is installed"))?;
-        self.term.para(&format!(
-            "{product} {version} is already installed in {}. What do you want to do?",
+        self.term.heading(&tr!("{} is installed", product))?;
+        self.term.para(&tr!(
+            "{} {} is installed in {}. What do you want to do?",
+            product,
+            version,
             self.wizard.dir()
         ))?;
-        self.term
-            .say("  [1] Modify: change your Kaspersky Security Network participation")?;
-        self.term
-            .say("  [2] Repair: restore missing or changed product files")?;
-        self.term
-            .say("  [3] Uninstall: remove the product from this computer")?;
+        self.term.say(&format!(
+            "  [1] {}",
+            tr!("Modify: change your Kaspersky Security Network participation")
+        ))?;
+        self.term.say(&format!(
+            "  [2] {}",
+            tr!("Repair: restore missing or changed product files")
+        ))?;
+        self.term.say(&format!(
+            "  [3] {}",
+            tr!("Uninstall: remove the product from this computer")
+        ))?;
         loop {
-            let answer = match self.ask("Choose 1, 2 or 3:")? {
+            let answer = match self.ask(&tr!("Choose 1, 2 or 3:"))? {
                 Reply::Answer(answer) => answer,
                 Reply::Back => continue,
                 Reply::Quit => return Ok(()),
@@ -41,21 +51,24 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 "2" => MaintenanceChoice::Repair,
                 "3" => MaintenanceChoice::Uninstall,
                 _ => {
-                    self.term.say("Type 1, 2 or 3.")?;
+                    self.term.say(&tr!("Type 1, 2 or 3."))?;
                     continue;
                 }
             };
             self.wizard.set_maintenance_choice(choice);
             if choice == MaintenanceChoice::Uninstall {
                 let keep = loop {
-                    match self
-                        .ask("Keep your settings and the record of your KSN choices? [Y/n]:")?
-                    {
-                        Reply::Answer(a) if a.is_empty() || a.eq_ignore_ascii_case("y") => {
-                            break true;
+                    let question = format!(
+                        "{} {}:",
+                        tr!("Keep your settings and the record of your KSN choices?"),
+                        tr!("[Y/n]")
+                    );
+                    match self.ask(&question)? {
+                        Reply::Answer(a) if a.is_empty() => break true,
+                        Reply::Answer(a) if yes_or_no(&a).is_some() => {
+                            break yes_or_no(&a) == Some(true);
                         }
-                        Reply::Answer(a) if a.eq_ignore_ascii_case("n") => break false,
-                        Reply::Answer(_) => self.term.say("Type y or n.")?,
+                        Reply::Answer(_) => self.term.say(&tr!("Please answer y or n."))?,
                         Reply::Back => break true,
                         Reply::Quit => return Ok(()),
                     }
@@ -69,7 +82,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     pub(super) fn welcome(&mut self) -> anyhow::Result<()> {
         let product = self.bundle.product.clone();
         self.term
-            .heading(&format!("Welcome to {} Setup", product.name))?;
+            .heading(&tr!("Welcome to {} Setup", product.name))?;
         let upgrade = matches!(
             self.wizard.location().map(|c| &c.status),
             Some(LocationStatus::Ok {
@@ -77,40 +90,64 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 ..
             })
         );
-        let verb = if upgrade { "update" } else { "install" };
-        self.term.para(&format!(
-            "Setup will {verb} {} {} on this computer.",
-            product.name, product.version
-        ))?;
-        self.term.para(
+        self.term.para(&if upgrade {
+            tr!(
+                "Setup will update {} {} on this computer.",
+                product.name,
+                product.version
+            )
+        } else {
+            tr!(
+                "Setup will install {} {} on this computer.",
+                product.name,
+                product.version
+            )
+        })?;
+        self.term.para(&tr!(
             "You will read and accept the End User License Agreement and the Privacy Policy, \
              decide whether to take part in Kaspersky Security Network, and choose where to \
-             install. Nothing is changed on this computer until you confirm Install.",
-        )?;
-        self.term.para(
+             install. Nothing is changed on this computer until you confirm Install."
+        ))?;
+        self.term.para(&tr!(
             "Taking part in Kaspersky Security Network is voluntary. You can change your \
-             decision at any time after installation in the product's Settings.",
-        )?;
-        self.term
-            .para("At any prompt, type b to go back or q to cancel, then Enter.")?;
+             decision at any time after installation in the product's Settings."
+        ))?;
+        self.term.para(&tr!(
+            "At any prompt, type b to go back or q to cancel, then Enter."
+        ))?;
         loop {
-            let current = language_name(self.wizard.language);
-            let prompt = format!("Language [1] English [2] Русский (Enter keeps {current}):");
+            let current = self.wizard.language.native_name();
+            let menu: String = Language::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, l)| format!(" [{}] {}", i + 1, l.native_name()))
+                .collect();
+            let prompt = tr!("Language{} (Enter keeps {}):", menu, current);
             let answer = match self.ask(&prompt)? {
                 Reply::Answer(answer) => answer,
                 Reply::Back => continue,
                 Reply::Quit => return Ok(()),
             };
-            let language = match answer.to_lowercase().as_str() {
-                "" => self.wizard.language,
-                "1" | "en" | "english" => Language::En,
-                "2" | "ru" | "русский" => Language::Ru,
-                _ => {
-                    self.term.say("Type 1 or 2, or press Enter.")?;
-                    continue;
-                }
+            let answer = answer.to_lowercase();
+            let chosen = if answer.is_empty() {
+                Some(self.wizard.language)
+            } else {
+                Language::ALL.iter().enumerate().find_map(|(i, l)| {
+                    let named = answer == (i + 1).to_string()
+                        || answer == l.code()
+                        || answer == l.native_name().to_lowercase();
+                    named.then_some(*l)
+                })
+            };
+            let Some(language) = chosen else {
+                self.term.say(&tr!(
+                    "Type a number from 1 to {}, or press Enter.",
+                    Language::ALL.len()
+                ))?;
+                continue;
             };
             self.wizard.set_language(language);
+            crate::base::i18n::set_language(language);
             return self.next();
         }
     }
@@ -118,7 +155,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     pub(super) fn license(&mut self) -> anyhow::Result<()> {
         self.document(
             statements::EULA,
-            "I accept the terms of the End User License Agreement",
+            tr!("I accept the terms of the End User License Agreement"),
             Wizard::accept_eula,
             Wizard::set_accept_eula,
         )
@@ -127,7 +164,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     pub(super) fn privacy(&mut self) -> anyhow::Result<()> {
         self.document(
             statements::PRIVACY_POLICY,
-            "I accept the Privacy Policy",
+            tr!("I accept the Privacy Policy"),
             Wizard::accept_privacy_policy,
             Wizard::set_accept_privacy_policy,
         )
@@ -137,7 +174,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     fn document(
         &mut self,
         id: &str,
-        question: &str,
+        question: String,
         accepted: fn(&Wizard) -> bool,
         accept: fn(&mut Wizard, bool),
     ) -> anyhow::Result<()> {
@@ -148,8 +185,11 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             .title(self.wizard.language)
             .to_string();
         self.term.heading(&title)?;
-        self.term
-            .para(&format!("Please read the {title}. To continue, accept it."))?;
+        self.term.para(&if id == statements::EULA {
+            tr!("Please read the License Agreement. To continue, accept it.")
+        } else {
+            tr!("Please read the Privacy Policy. To continue, accept it.")
+        })?;
         match self.show_statement(id)? {
             Reply::Answer(()) => {}
             Reply::Back => return self.back(),
@@ -157,7 +197,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         }
         // The default is the box's state: unticked at first, kept when coming Back.
         let default = accepted(&self.wizard);
-        let yes = match self.yes_no(question, default)? {
+        let yes = match self.yes_no(&question, default)? {
             Reply::Answer(yes) => yes,
             Reply::Back => return self.back(),
             Reply::Quit => return Ok(()),
@@ -166,12 +206,13 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         if self.wizard.can_next() {
             return self.next();
         }
-        self.term.para(&format!(
-            "Setup cannot continue unless you accept the {title}. You can read it again, go \
-             back, or cancel setup."
+        self.term.para(&tr!(
+            "Setup cannot continue unless you accept the {}. You can read it again, go back, \
+             or cancel setup.",
+            title
         ))?;
         loop {
-            match self.ask("[r]ead again / [b]ack / [c]ancel:")? {
+            match self.ask(&tr!("[r]ead again / [b]ack / [c]ancel:"))? {
                 Reply::Back => return self.back(),
                 Reply::Quit => return Ok(()),
                 Reply::Answer(answer) => match answer.to_lowercase().as_str() {
@@ -182,7 +223,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                             return Ok(());
                         }
                     }
-                    _ => self.term.say("Type r, b or c.")?,
+                    _ => self.term.say(&tr!("Type r, b or c."))?,
                 },
             }
         }
@@ -192,15 +233,16 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         self.term.heading("Kaspersky Security Network")?;
         if self.reconsent {
             let version = self.bundle.statements.ksn().version.clone();
-            self.term.para(&format!(
+            self.term.para(&tr!(
                 "The Kaspersky Security Network Statement has changed since you last agreed \
-                 (now version {version}). Please read it and decide again."
+                 (now version {}). Please read it and decide again.",
+                version
             ))?;
         } else {
-            self.term.para(
+            self.term.para(&tr!(
                 "Kaspersky Security Network (KSN) is a cloud service that receives statistics \
-                 from your computer to detect new threats faster. Read the Statement below.",
-            )?;
+                 from your computer to detect new threats faster. Read the Statement below."
+            ))?;
         }
         match self.show_statement(statements::KSN)? {
             // The pager printed every line, pausing each screenful: shown to its end.
@@ -209,15 +251,13 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             Reply::Quit => return Ok(()),
         }
         if self.wizard.ksn_locked() {
-            let choice = if self.wizard.ksn_agree() {
-                "this computer takes part"
+            self.term.say(&if self.wizard.ksn_agree() {
+                tr!("Kaspersky Security Network: this computer takes part.")
             } else {
-                "this computer does not take part"
-            };
-            self.term
-                .say(&format!("Kaspersky Security Network: {choice}."))?;
-            self.term.para("Set by your administrator.")?;
-            return match self.ask("Press Enter to continue:")? {
+                tr!("Kaspersky Security Network: this computer does not take part.")
+            })?;
+            self.term.para(&tr!("Set by your administrator."))?;
+            return match self.ask(&tr!("Press Enter to continue:"))? {
                 Reply::Answer(_) => self.next(),
                 Reply::Back => self.back(),
                 Reply::Quit => Ok(()),
@@ -225,21 +265,21 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         }
         if let Some(now) = self.wizard.maintenance().map(|m| m.ksn_now.clone()) {
             self.term.para(&current_participation(&now))?;
-            self.term.para(
+            self.term.para(&tr!(
                 "Participation is voluntary. Answer y to take part, n to stop taking part; \
-                 Enter keeps it as it is.",
-            )?;
+                 Enter keeps it as it is."
+            ))?;
         } else {
-            self.term.para(
+            self.term.para(&tr!(
                 "Participation is voluntary: you can install without it, and change your \
-                 decision at any time later in Settings.",
-            )?;
+                 decision at any time later in Settings."
+            ))?;
         }
         // The default is the box as the page opens: unticked on an install, so consent is
         // given by answering yes, never by Enter; participation as it is now in maintenance,
         // so Enter changes nothing.
         let agree = match self.yes_no(
-            "I agree to participate in Kaspersky Security Network",
+            &tr!("I agree to participate in Kaspersky Security Network"),
             self.wizard.ksn_agree(),
         )? {
             Reply::Answer(yes) => yes,
@@ -247,10 +287,10 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             Reply::Quit => return Ok(()),
         };
         self.wizard.set_ksn_agree(agree);
-        self.term.say(if agree {
-            "You chose to take part in Kaspersky Security Network."
+        self.term.say(&if agree {
+            tr!("You chose to take part in Kaspersky Security Network.")
         } else {
-            "You chose not to take part in Kaspersky Security Network."
+            tr!("You chose not to take part in Kaspersky Security Network.")
         })?;
         self.next()
     }
@@ -264,26 +304,38 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let product = self.bundle.product.name.clone();
         let dir = self.wizard.dir().to_string();
         let (question, default) = if maintenance.choice == MaintenanceChoice::Uninstall {
-            self.term.heading("Ready to remove")?;
-            self.term.para(&format!(
-                "Setup will remove {product} {} from {dir}: every file it installed, and the \
-                 folders left empty. Files you added there are kept.",
+            self.term.heading(&tr!("Ready to remove"))?;
+            self.term.para(&tr!(
+                "Press Remove to remove {} {} from this computer, or Back to choose again.",
+                product,
                 maintenance.installed_version
             ))?;
-            self.term.para(if maintenance.keep_records {
-                "Your settings and the record of your KSN choices are kept."
-            } else {
-                "Your settings and the record of your KSN choices are removed too."
-            })?;
-            (format!("Remove {product} now?"), false)
-        } else {
-            self.term.heading("Ready to repair")?;
-            self.term.para(&format!(
-                "Setup will check every file of {product} in {dir} against the record of the \
-                 install and restore the ones that are missing or changed, from this installer. \
-                 Your settings and the record of your KSN choices are kept."
+            self.term.para(&tr!(
+                "Setup will remove every file it installed in {}, and then the folders left \
+                 empty. Files you added there are kept.",
+                dir
             ))?;
-            (format!("Repair {product} now?"), true)
+            self.term.para(&if maintenance.keep_records {
+                tr!("Your settings and the record of your Kaspersky Security Network choices are kept.")
+            } else {
+                tr!(
+                    "Your settings and the record of your Kaspersky Security Network choices \
+                     are removed too."
+                )
+            })?;
+            (tr!("Remove {} now?", product), false)
+        } else {
+            self.term.heading(&tr!("Ready to repair"))?;
+            self.term.para(&tr!(
+                "Setup will check every installed file in {} against the record of the \
+                 install, and restore the ones that are missing or changed from this \
+                 installer.",
+                dir
+            ))?;
+            self.term.para(&tr!(
+                "Your settings and the record of your Kaspersky Security Network choices are kept."
+            ))?;
+            (tr!("Repair {} now?", product), true)
         };
         match self.yes_no(&question, default)? {
             Reply::Answer(true) => self.next(),
@@ -293,15 +345,16 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     }
 
     pub(super) fn location(&mut self) -> anyhow::Result<()> {
-        self.term.heading("Choose the install location")?;
+        self.term.heading(&tr!("Choose the install location"))?;
         let product = self.bundle.product.name.clone();
-        self.term.para(&format!(
-            "Setup will install {product} into the folder below. Press Enter to keep it, or \
-             type another folder (a full path)."
+        self.term.para(&tr!(
+            "Setup will install {} into the folder below. Press Enter to keep it, or type \
+             another folder (a full path).",
+            product
         ))?;
         self.show_location()?;
         loop {
-            let prompt = format!("Install folder [{}]:", self.wizard.dir());
+            let prompt = format!("{} [{}]:", tr!("Install folder"), self.wizard.dir());
             match self.ask(&prompt)? {
                 Reply::Back => return self.back(),
                 Reply::Quit => return Ok(()),
@@ -310,7 +363,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                         return self.next();
                     }
                     self.term
-                        .say("This folder cannot be used. Type another folder.")?;
+                        .say(&tr!("This folder cannot be used. Type another folder."))?;
                 }
                 Reply::Answer(dir) => {
                     let previous = self.wizard.dir().to_string();
@@ -326,8 +379,9 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                     if previous_ok {
                         let action = self.wizard.set_dir(&previous);
                         self.perform(action)?;
-                        self.term.say(&format!(
-                            "Type another folder, or press Enter for {previous}."
+                        self.term.say(&tr!(
+                            "Type another folder, or press Enter for {}.",
+                            previous
                         ))?;
                     }
                 }
@@ -340,42 +394,55 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             return Ok(());
         };
         match &check.resolved {
-            Some(resolved) => self
+            Some(resolved) => self.term.say(&format!(
+                "{} {} ({})",
+                tr!("Install folder:"),
+                check.dir,
+                tr!("That is {}.", resolved)
+            ))?,
+            None => self
                 .term
-                .say(&format!("Install folder: {} ({resolved})", check.dir))?,
-            None => self.term.say(&format!("Install folder: {}", check.dir))?,
+                .say(&format!("{} {}", tr!("Install folder:"), check.dir))?,
         }
         self.term.para(&location_sentence(&check.status))?;
         if check.status.space_is_real() {
-            self.term.para(&format!(
+            self.term.para(&tr!(
                 "Space needed: {}. Free on this disk: {}.",
-                human_bytes(check.needed),
-                human_bytes(check.free)
+                i18n::bytes(check.needed),
+                i18n::bytes(check.free)
             ))?;
         }
         Ok(())
     }
 
     pub(super) fn ready(&mut self) -> anyhow::Result<()> {
-        self.term.heading("Ready to install")?;
-        self.term
-            .para("Setup has everything it needs. Nothing has been changed yet.")?;
+        self.term.heading(&tr!("Ready to install"))?;
+        self.term.para(&tr!(
+            "Setup has everything it needs. Nothing has been changed yet."
+        ))?;
         let dir = self.wizard.dir().to_string();
-        self.term.say(&format!("  Folder:       {dir}"))?;
+        let mut summary = vec![(tr!("Folder"), dir)];
         if let Some(check) = self.wizard.location().cloned() {
-            self.term.say(&format!(
-                "  Disk space:   {} needed, {} free",
-                human_bytes(check.needed),
-                human_bytes(check.free)
-            ))?;
+            summary.push((
+                tr!("Disk space"),
+                tr!(
+                    "{} needed, {} free",
+                    i18n::bytes(check.needed),
+                    i18n::bytes(check.free)
+                ),
+            ));
             if let LocationStatus::Ok {
                 upgrade_from: Some(version),
                 ..
             } = &check.status
             {
-                self.term.say(&format!(
-                    "  Earlier install: version {version} will be updated; your settings are kept."
-                ))?;
+                summary.push((
+                    tr!("Earlier install"),
+                    tr!(
+                        "Version {} will be updated; your settings are kept.",
+                        version
+                    ),
+                ));
             }
         }
         // What the engine will record, as the window's summary shows it.
@@ -390,19 +457,31 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             .map(|p| p.ksn.record.decision)
             .unwrap_or(chosen);
         let ksn = match (decision == Decision::Agreed, self.wizard.ksn_locked()) {
-            (true, true) => "Your administrator has chosen that this computer takes part in KSN.",
+            (true, true) => {
+                tr!("Your administrator has decided that this computer will take part in KSN.")
+            }
             (true, false) => {
-                "You agreed to take part in KSN. Statistics will be sent to Kaspersky."
+                tr!("You agreed to take part in KSN. Statistics will be sent to Kaspersky.")
             }
             (false, true) => {
-                "Your administrator has chosen that this computer does not take part in KSN."
+                tr!("Your administrator has decided that this computer will not take part in KSN.")
             }
-            (false, false) => "You do not take part in KSN. Nothing will be sent.",
+            (false, false) => tr!("You do not take part in KSN. Nothing will be sent."),
         };
-        self.term.say(&format!("  KSN:          {ksn}"))?;
+        summary.push(("KSN".to_string(), ksn));
+        // The labels line up in every language: pad to the longest.
+        let width = summary
+            .iter()
+            .map(|(label, _)| label.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (label, value) in &summary {
+            let pad = " ".repeat(width - label.chars().count());
+            self.term.say(&format!("  {label}:{pad} {value}"))?;
+        }
         self.term.say("")?;
         loop {
-            match self.yes_no("Install now?", true)? {
+            match self.yes_no(&tr!("Install now?"), true)? {
                 Reply::Answer(true) => return self.next(),
                 Reply::Answer(false) => {
                     if self.cancel_setup()? {
@@ -419,111 +498,113 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let logged = self.log.is_some();
         match self.wizard.outcome().cloned() {
             Some(Outcome::Installed { ksn, dir }) => {
-                self.term.heading("Setup is complete")?;
+                self.term.heading(&tr!("Setup is complete"))?;
                 let product = self.bundle.product.name.clone();
+                self.term
+                    .para(&tr!("{} has been installed in {}.", product, dir.display()))?;
                 self.term.para(&format!(
-                    "{product} has been installed in {}.",
-                    dir.display()
-                ))?;
-                self.term.para(&format!(
-                    "Kaspersky Security Network: the product {}. {}",
-                    crate::consent::rules::describe(&ksn),
+                    "{} {}",
+                    crate::consent::rules::in_words(&ksn),
                     if ksn.locked {
-                        "Your administrator set this choice."
+                        tr!("Your administrator set this choice.")
                     } else {
-                        "You can change this at any time in Settings."
+                        tr!("You can change this at any time in Settings.")
                     }
                 ))?;
                 self.term
-                    .say(&format!("Config: {}", dir.join(layout::CONFIG).display()))?;
+                    .say(&tr!("Config: {}", dir.join(layout::CONFIG).display()))?;
             }
             Some(Outcome::Maintained { done }) => {
-                self.term.heading("Done")?;
+                self.term.heading(&tr!("Done"))?;
                 let dir = std::path::PathBuf::from(self.wizard.dir());
                 self.term
                     .para(&done.summary(&self.bundle.product.name, &dir))?;
             }
             Some(Outcome::Failed {
-                message,
+                failure,
                 rolled_back,
+                ..
             }) => {
-                self.term.heading("Setup failed")?;
-                self.term.para(&format!("What went wrong: {message}"))?;
-                // Otherwise the message itself says what is left, or nothing had started.
+                self.term.heading(&tr!("Setup failed"))?;
+                self.term
+                    .para(&tr!("What went wrong: {}", failure.in_words()))?;
+                // Otherwise the failure itself says what is left, or nothing had started.
                 if rolled_back {
-                    self.term.para(
-                        "Every change was undone; the computer is as it was before Setup started.",
-                    )?;
+                    self.term.para(&tr!(
+                        "Every change was undone; the computer is as it was before Setup started."
+                    ))?;
                 }
             }
             Some(Outcome::Cancelled) => {
-                self.term.heading("Setup was cancelled")?;
-                self.term.para(
+                self.term.heading(&tr!("Setup was cancelled"))?;
+                self.term.para(&tr!(
                     "The install was rolled back: every change was undone, and the computer is \
-                     as it was before Setup started.",
-                )?;
+                     as it was before Setup started."
+                ))?;
             }
             None => {}
         }
         if logged {
             self.term
-                .say(&format!("The setup log is in {}.", self.log_path.display()))?;
+                .say(&tr!("The setup log is in {}.", self.log_path.display()))?;
         }
         self.next()
     }
 }
 
-/// The Location page's sentence for a folder check.
+/// The Location page's sentence for a folder check: the window's words, so one catalogue
+/// entry serves both.
 fn location_sentence(status: &LocationStatus) -> String {
     match status {
         LocationStatus::Ok {
             upgrade_from: Some(version),
             ..
-        } => format!(
-            "An earlier install (version {version}) is here; it will be updated and your \
-             settings kept."
+        } => tr!(
+            "An earlier install (version {}) is here; it will be updated and your settings kept.",
+            version
         ),
         LocationStatus::Ok {
             upgrade_from: None,
             creates: true,
-        } => "The folder does not exist yet; Setup will create it.".into(),
+        } => tr!("✓ This folder does not exist yet; Setup will create it."),
         LocationStatus::Ok {
             upgrade_from: None,
             creates: false,
-        } => "The folder can be used.".into(),
-        LocationStatus::Empty => "Enter a folder.".into(),
-        LocationStatus::NotAbsolute => "Enter a full path that starts with /.".into(),
-        LocationStatus::NotADir => "This path is a file, not a folder.".into(),
-        LocationStatus::FileInTheWay(file) => {
-            format!("{file} is a file, so no folder can be made inside it.")
+        } => tr!("✓ The folder can be used."),
+        LocationStatus::Empty => tr!("Enter a folder."),
+        LocationStatus::NotAbsolute => {
+            tr!("Enter a full path that starts with / (or ~ for your home folder).")
         }
-        LocationStatus::NotAllowed(folder) => format!(
-            "You may not look into {folder}. Choose another folder or run Setup as an \
+        LocationStatus::NotADir => tr!("This path is a file, not a folder."),
+        LocationStatus::FileInTheWay(file) => {
+            tr!("{} is a file, so no folder can be made inside it.", file)
+        }
+        LocationStatus::NotAllowed(folder) => tr!(
+            "You may not look into {}. Choose another folder, or run Setup as an administrator.",
+            folder
+        ),
+        LocationStatus::ReadOnly => {
+            tr!("This disk is mounted read-only: nothing can be installed on it.")
+        }
+        LocationStatus::VirtualFs => {
+            tr!("This is a virtual file system (like /proc or /sys): it cannot hold files.")
+        }
+        LocationStatus::NotWritable => tr!(
+            "You cannot write to this folder. Choose another one, or run Setup as an \
              administrator."
         ),
-        LocationStatus::ReadOnly => "This disk is mounted read-only.".into(),
-        LocationStatus::VirtualFs => "This is a virtual file system (like /proc or /sys); it \
-                                      cannot hold files."
-            .into(),
-        LocationStatus::NotWritable => "You cannot write to this folder. Choose another one or \
-                                        run Setup as an administrator."
-            .into(),
-        LocationStatus::NoSpace => "There is not enough free space on this disk.".into(),
-        LocationStatus::Untrusted { path, why } => format!(
-            "Another user controls {path}: {why}. Choose a folder only you (or root) can change."
+        LocationStatus::NoSpace => tr!("There is not enough free space on this disk."),
+        LocationStatus::Untrusted { path, why } => tr!(
+            "Another user controls {}: {}. Choose a folder that only you (or the \
+             administrator) can change.",
+            path,
+            why.in_words()
         ),
-        LocationStatus::ForeignNonEmpty => "This folder is not empty and holds no earlier \
-                                            install of the product. Choose an empty or a new \
-                                            folder."
-            .into(),
-        LocationStatus::Other(message) => format!("This folder cannot be used: {message}"),
-    }
-}
-
-fn language_name(language: Language) -> &'static str {
-    match language {
-        Language::En => "English",
-        Language::Ru => "Русский",
+        LocationStatus::ForeignNonEmpty => tr!(
+            "This folder is not empty and holds no earlier install of the product. Choose an \
+             empty or a new folder."
+        ),
+        LocationStatus::Other(message) => tr!("This folder cannot be used: {}", message),
     }
 }
 
@@ -535,19 +616,20 @@ fn current_participation(now: &crate::wizard::machine::KsnNow) -> String {
         .map(crate::base::time::local_display)
         .unwrap_or_default();
     if now.needs_consent {
-        format!(
+        tr!(
             "Currently: off, until you accept the new Statement (you agreed to version {} \
              before).",
             now.statement_version
         )
     } else if now.participates {
-        format!(
-            "Currently: you take part (agreed on {when} to KSN Statement {}).",
+        tr!(
+            "Currently: you take part (agreed on {} to KSN Statement {}).",
+            when,
             now.statement_version
         )
     } else if now.decided_at.is_some() {
-        format!("Currently: you do not take part (decided on {when}).")
+        tr!("Currently: you do not take part (decided on {}).", when)
     } else {
-        "Currently: you do not take part (nobody has decided yet).".to_string()
+        tr!("Currently: you do not take part (nobody has decided yet).")
     }
 }

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::base::error::ExitStatus;
-use crate::base::units::human_bytes;
+use crate::base::i18n;
 use crate::wizard::machine::Progress;
+use crate::{tr, trn};
 
 /// Where the wizard reads and writes.
 pub(super) struct Term<R, W> {
@@ -144,7 +145,11 @@ impl Interrupts {
         }
         // Nothing is written before Install, so this is a cancel with nothing to undo; the
         // keypress is its confirmation. The terminal may be gone (SIGHUP): errors are moot.
-        let _ = writeln!(io::stderr(), "\nksn-setup: cancelled; nothing was changed");
+        let _ = writeln!(
+            io::stderr(),
+            "\nksn-setup: {}",
+            tr!("Setup was cancelled. Nothing on this computer was changed.")
+        );
         std::process::exit(ExitStatus::Cancelled as i32);
     }
 }
@@ -206,8 +211,13 @@ impl Meter {
                 self.last_percent = percent - percent % 10;
                 let _ = writeln!(
                     out,
-                    "  {percent:>3}% ({}/{} files)",
-                    progress.files_done, progress.files_total
+                    "  {percent:>3}% ({})",
+                    trn!(
+                        "{} of {n} file",
+                        "{} of {n} files",
+                        progress.files_total,
+                        i18n::integer(progress.files_done)
+                    )
                 );
             }
             return;
@@ -224,16 +234,22 @@ impl Meter {
         const WIDTH: usize = 30;
         let filled = (progress.fraction() * WIDTH as f32).round() as usize;
         let filled = filled.min(WIDTH);
-        let mut text = format!(
-            "[{}{}] {percent:>3}%  {} of {}",
+        let done = i18n::bytes(progress.bytes_done);
+        let total = i18n::bytes(progress.bytes_total);
+        let figures = match progress.seconds_left {
+            Some(seconds) => tr!(
+                "{} of {}, about {} left",
+                done,
+                total,
+                i18n::duration(seconds)
+            ),
+            None => tr!("{} of {}", done, total),
+        };
+        let text = format!(
+            "[{}{}] {percent:>3}%  {figures}",
             "=".repeat(filled),
             " ".repeat(WIDTH - filled),
-            human_bytes(progress.bytes_done),
-            human_bytes(progress.bytes_total)
         );
-        if let Some(seconds) = progress.seconds_left {
-            text.push_str(&format!(", about {} left", format_seconds(seconds)));
-        }
         let text: String = text.chars().take(self.screen.width).collect();
         // Carriage return and "erase to the end of the line": the bar stays on one line.
         let _ = write!(out, "\r{text}\x1b[K");
@@ -260,20 +276,20 @@ impl Meter {
     }
 }
 
-/// y/yes or n/no, in either language the wizard speaks.
+/// y/yes or n/no, in any language the wizard speaks: English's letters always work (the
+/// prompts' b and q are English letters too), and the current language's own words.
 pub(super) fn yes_or_no(answer: &str) -> Option<bool> {
-    match answer.to_lowercase().as_str() {
-        "y" | "yes" | "д" | "да" => Some(true),
-        "n" | "no" | "н" | "нет" => Some(false),
+    let answer = answer.to_lowercase();
+    let words = |list: String| list.split('|').any(|w| w == answer);
+    match answer.as_str() {
+        "y" | "yes" => Some(true),
+        "n" | "no" => Some(false),
+        // TRANSLATORS: the words that answer yes, separated by |; the first letter of the
+        // first one is what [Y/n] shows.
+        _ if words(tr!("y|yes")) => Some(true),
+        // TRANSLATORS: the words that answer no, separated by |.
+        _ if words(tr!("n|no")) => Some(false),
         _ => None,
-    }
-}
-
-pub(super) fn format_seconds(seconds: u64) -> String {
-    if seconds >= 60 {
-        format!("{} min {} s", seconds / 60, seconds % 60)
-    } else {
-        format!("{seconds} s")
     }
 }
 

@@ -37,6 +37,7 @@ use crate::engine::control::RunControl;
 use crate::engine::plan::{self, Plan};
 use crate::engine::progress::{Event, Phase, Reporter};
 use crate::engine::{executor, log, target};
+use crate::tr;
 use crate::wizard::location;
 use crate::wizard::machine::{Action, Outcome, Page, Wizard};
 
@@ -85,6 +86,8 @@ fn run_with<R: BufRead, W: Write>(
     term: Term<R, W>,
     interrupts: &Interrupts,
 ) -> anyhow::Result<u8> {
+    // Everything this terminal shows is in the wizard's language from the first line.
+    crate::base::i18n::set_language(wizard.language);
     Session {
         bundle,
         wizard,
@@ -198,6 +201,9 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         {
             self.wizard.finish(Outcome::Failed {
                 message: format!("cannot save the answers to \"{}\": {e}", path.display()),
+                failure: crate::wizard::failure::Failure::SaveAnswers {
+                    path: path.display().to_string(),
+                },
                 rolled_back: false,
             });
             return Ok(());
@@ -205,17 +211,19 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         self.log = match log::open(self.log_path) {
             Ok(file) => Some(file),
             Err(e) => {
-                self.term.say(&format!(
-                    "Setup cannot write its log to \"{}\" ({e}); it goes on without one.",
-                    self.log_path.display()
+                self.term.say(&tr!(
+                    "Setup cannot write its log to {} ({}); it goes on without one.",
+                    self.log_path.display(),
+                    e
                 ))?;
                 None
             }
         };
         let product = self.bundle.product.name.clone();
-        self.term.heading("Installing")?;
-        self.term.para(&format!(
-            "Please wait while Setup installs {product}. Ctrl-C cancels and undoes every change."
+        self.term.heading(&tr!("Installing"))?;
+        self.term.para(&tr!(
+            "Please wait while Setup installs {}. Ctrl-C cancels and undoes every change.",
+            product
         ))?;
 
         let (sender, events) = mpsc::channel();
@@ -242,7 +250,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let outcome = match result {
             Ok(installed) => {
                 if let Some(message) = &installed.recovered {
-                    self.term.say(&format!("Recovered first: {message}"))?;
+                    self.term.say(&tr!("Recovered first: {}", message))?;
                 }
                 Outcome::Installed {
                     ksn: installed.plan.ksn.record.clone(),
@@ -265,7 +273,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     fn run_task(&mut self, task: crate::maintenance::task::Task) -> anyhow::Result<()> {
         self.interrupts.start_install();
         self.log = log::open(self.log_path).ok();
-        self.term.heading("Working")?;
+        self.term.heading(&tr!("Working"))?;
         let (sender, events) = mpsc::channel();
         let control = RunControl::with_flag(Arc::clone(&self.interrupts.cancel));
         let bundle = self.bundle;
@@ -313,7 +321,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                         }
                         Event::Phase(Phase::Done) => {}
                         Event::Phase(phase) => {
-                            meter.line(&mut self.term.out, &format!("- {}", phase.describe()));
+                            meter.line(&mut self.term.out, &format!("- {}", phase.in_words()));
                         }
                         Event::Notice(text) => meter.line(&mut self.term.out, &text),
                         Event::Step(_) => {}
@@ -330,7 +338,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 self.perform(action)?;
                 meter.line(
                     &mut self.term.out,
-                    "Cancelling: Setup is undoing every change it made. Please wait.",
+                    &tr!("Cancelling: Setup is undoing every change it made. Please wait."),
                 );
             }
         }
@@ -372,7 +380,8 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                     if self.wizard.can_back() {
                         return Ok(Reply::Back);
                     }
-                    self.term.say("There is no earlier page to go back to.")?;
+                    self.term
+                        .say(&tr!("There is no earlier page to go back to."))?;
                 }
                 _ => return Ok(Reply::Answer(answer)),
             }
@@ -380,7 +389,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     }
 
     pub(super) fn yes_no(&mut self, question: &str, default: bool) -> anyhow::Result<Reply<bool>> {
-        let hint = if default { "[Y/n]" } else { "[y/N]" };
+        let hint = if default { tr!("[Y/n]") } else { tr!("[y/N]") };
         loop {
             match self.ask(&format!("{question} {hint}:"))? {
                 Reply::Answer(answer) if answer.is_empty() => return Ok(Reply::Answer(default)),
@@ -388,7 +397,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                     Some(yes) => return Ok(Reply::Answer(yes)),
                     None => self
                         .term
-                        .say("Please answer y or n (b goes back, q cancels).")?,
+                        .say(&tr!("Please answer y or n (b goes back, q cancels)."))?,
                 },
                 Reply::Back => return Ok(Reply::Back),
                 Reply::Quit => return Ok(Reply::Quit),
@@ -404,7 +413,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             return Ok(false);
         }
         let yes = loop {
-            write!(self.term.out, "Cancel setup? [y/N]: ")?;
+            write!(self.term.out, "{} {}: ", tr!("Cancel setup?"), tr!("[y/N]"))?;
             self.term.out.flush()?;
             match self.term.read_line()? {
                 // Nobody is left to answer.
@@ -415,14 +424,15 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 Some(answer) if answer.is_empty() => break false,
                 Some(answer) => match yes_or_no(&answer) {
                     Some(yes) => break yes,
-                    None => self.term.say("Please answer y or n.")?,
+                    None => self.term.say(&tr!("Please answer y or n."))?,
                 },
             }
         };
         let action = self.wizard.confirm_cancel(yes);
         if matches!(action, Action::Exit(_)) {
-            self.term
-                .say("Setup was cancelled. Nothing on this computer was changed.")?;
+            self.term.say(&tr!(
+                "Setup was cancelled. Nothing on this computer was changed."
+            ))?;
         }
         self.perform(action)?;
         Ok(self.exit.is_some())
@@ -434,13 +444,16 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let (_, text) = statement.text(self.wizard.language);
         let title = statement.title(self.wizard.language).to_string();
         let mut lines = vec![
-            format!("---- {title}, version {} ----", statement.version),
+            format!(
+                "---- {} ----",
+                tr!("{}, version {}", title, statement.version)
+            ),
             String::new(),
         ];
         lines.extend(wrap(&text.reflowed(), self.term.screen.width));
         lines.extend([
             String::new(),
-            format!("---- end of the {title} ----"),
+            format!("---- {} ----", tr!("end of the {}", title)),
             String::new(),
         ]);
         for line in &lines {
@@ -463,7 +476,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     }
 
     pub(super) fn more(&mut self) -> anyhow::Result<Reply<()>> {
-        Ok(match self.ask("-- more (Enter) --")? {
+        Ok(match self.ask(&format!("-- {} --", tr!("more (Enter)")))? {
             Reply::Answer(_) => Reply::Answer(()),
             Reply::Back => Reply::Back,
             Reply::Quit => Reply::Quit,
@@ -566,11 +579,11 @@ mod tests {
             "END USER LICENSE AGREEMENT",
             "KASPERSKY SECURITY NETWORK STATEMENT",
             "I agree to participate in Kaspersky Security Network [y/N]:",
-            "The folder does not exist yet; Setup will create it.",
+            "✓ This folder does not exist yet; Setup will create it.",
             "You agreed to take part in KSN.",
             "100%",
             "Setup is complete",
-            "participates in KSN (agreed by user",
+            "the product takes part; you agreed to KSN Statement 1.1.",
         ] {
             assert!(ran.says(shown), "{shown:?} missing in:\n{}", ran.out);
         }
@@ -594,7 +607,7 @@ mod tests {
         assert_eq!(ksn["decided_by"].as_str(), Some("user"));
         assert_eq!(ksn["participate"].as_bool(), Some(false));
         assert!(ran.says("You do not take part in KSN. Nothing will be sent."));
-        assert!(ran.says("does not participate in KSN (declined by user)"));
+        assert!(ran.says("the product does not take part; you declined."));
     }
 
     #[test]
@@ -716,7 +729,7 @@ mod tests {
         );
         let ran = run_scripted(&input, &dir, &answers(None), Screen::plain());
         assert_eq!(ran.code, 0, "{}", ran.out);
-        assert!(ran.says("Enter a full path that starts with /."));
+        assert!(ran.says("Enter a full path that starts with / (or ~ for your home folder)."));
         assert!(ran.says("This path is a file, not a folder."));
         assert!(good.join("etc/product.toml").exists());
         assert!(!dir.exists());
@@ -785,7 +798,7 @@ mod tests {
     #[test]
     fn russian_shows_the_russian_statements_and_records_them() {
         let (_tmp, dir) = scratch();
-        let ran = run_scripted("2\ny\nд\nда\n\n\n", &dir, &answers(None), Screen::plain());
+        let ran = run_scripted("3\ny\nд\nда\n\n\n", &dir, &answers(None), Screen::plain());
         assert_eq!(ran.code, 0, "{}", ran.out);
         assert!(ran.says("Положение о Kaspersky Security Network"));
         let ksn = ksn_table(&dir);

@@ -14,7 +14,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::i18n::{Language, in_language};
 use crate::base::layout;
+use crate::tr;
 
 /// The product's own entry: opens its window (the settings window, its status and KSN).
 pub const PRODUCT_ENTRY: &str = "applications/ksn-demo-security.desktop";
@@ -91,8 +93,18 @@ pub fn render(product: &str, dir: &Path) -> Result<Vec<MenuFile>, String> {
         })?;
     let settings = format!("{dir_text}/{}", layout::SETTINGS_LAUNCHER);
     let program = format!("{dir_text}/{}", layout::PROGRAM);
-    let entry = |names: [&str; 2],
-                 comments: [&str; 2],
+    // Name and Comment in English, then a localized key for every language there is a
+    // catalogue for, each from that catalogue.
+    let localized = |key: &str, text: &dyn Fn() -> String| {
+        let mut lines = format!("{key}={}\n", string(&in_language(Language::En, text)));
+        for language in Language::ALL.into_iter().filter(|l| *l != Language::En) {
+            let local = in_language(language, text);
+            lines.push_str(&format!("{key}[{}]={}\n", language.code(), string(&local)));
+        }
+        lines
+    };
+    let entry = |name: &dyn Fn() -> String,
+                 comment: &dyn Fn() -> String,
                  exec: Vec<&str>,
                  try_exec: &str,
                  categories: &str,
@@ -102,20 +114,16 @@ pub fn render(product: &str, dir: &Path) -> Result<Vec<MenuFile>, String> {
             "[Desktop Entry]\n\
              Type=Application\n\
              Version=1.4\n\
-             Name={}\n\
-             Name[ru]={}\n\
-             Comment={}\n\
-             Comment[ru]={}\n\
+             {}\
+             {}\
              Icon={ICON_NAME}\n\
              TryExec={}\n\
              Exec={}\n\
              Terminal=false\n\
              Categories={categories}\n\
              StartupWMClass={wm_class}\n",
-            string(names[0]),
-            string(names[1]),
-            string(comments[0]),
-            string(comments[1]),
+            localized("Name", name),
+            localized("Comment", comment),
             string(try_exec),
             string(&exec.join(" ")),
         );
@@ -131,11 +139,8 @@ pub fn render(product: &str, dir: &Path) -> Result<Vec<MenuFile>, String> {
         file(
             PRODUCT_ENTRY,
             entry(
-                [product, product],
-                [
-                    "See the protection status and Kaspersky Security Network participation",
-                    "Состояние защиты и участие в Kaspersky Security Network",
-                ],
+                &|| product.to_string(),
+                &|| tr!("See the protection status and Kaspersky Security Network participation"),
                 vec![&settings],
                 &settings,
                 "System;Security;",
@@ -145,14 +150,8 @@ pub fn render(product: &str, dir: &Path) -> Result<Vec<MenuFile>, String> {
         file(
             SETTINGS_ENTRY,
             entry(
-                [
-                    &format!("{product} Settings"),
-                    &format!("Настройки {product}"),
-                ],
-                [
-                    "Turn participation in Kaspersky Security Network on or off",
-                    "Включить или выключить участие в Kaspersky Security Network",
-                ],
+                &|| tr!("{} Settings", product),
+                &|| tr!("Turn participation in Kaspersky Security Network on or off"),
                 vec![&settings, "--page", "ksn"],
                 &settings,
                 "Settings;Security;",
@@ -162,14 +161,8 @@ pub fn render(product: &str, dir: &Path) -> Result<Vec<MenuFile>, String> {
         file(
             UNINSTALL_ENTRY,
             entry(
-                [
-                    &format!("Uninstall {product}"),
-                    &format!("Удалить {product}"),
-                ],
-                [
-                    "Remove the product from this computer",
-                    "Удалить продукт с этого компьютера",
-                ],
+                &|| tr!("Uninstall {}", product),
+                &|| tr!("Remove the product from this computer"),
                 vec![&program, "uninstall", "--dir", dir_text, "--wizard"],
                 &program,
                 "System;",

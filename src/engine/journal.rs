@@ -146,7 +146,7 @@ pub fn read(root: &Dir) -> anyhow::Result<Option<JournalState>> {
         return Err(untrusted("the transaction folder is not a folder".into()).into());
     }
     ownership::check_record(&root.path().join(layout::TXN_DIR), &txn)
-        .map_err(|e| untrusted(format!("{}: {}", e.why, e.fix)))?;
+        .map_err(|e| untrusted(format!("{}: {}", e.why(), e.fix())))?;
     let mut state = JournalState {
         begin: None,
         installing: false,
@@ -159,7 +159,7 @@ pub fn read(root: &Dir) -> anyhow::Result<Option<JournalState>> {
     };
     let facts = dir::Meta::of_file(&file)?;
     ownership::check_record(&root.path().join(layout::JOURNAL), &facts)
-        .map_err(|e| untrusted(format!("{}: {}", e.why, e.fix)))?;
+        .map_err(|e| untrusted(format!("{}: {}", e.why(), e.fix())))?;
     if facts.size > MAX_JOURNAL {
         return Err(untrusted(format!("it is larger than {MAX_JOURNAL} bytes")).into());
     }

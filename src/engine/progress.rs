@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 
+use crate::tr;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
@@ -31,6 +33,20 @@ impl Phase {
             Phase::Committing => "syncing to disk and committing",
             Phase::RollingBack => "rolling back",
             Phase::Done => "done",
+        }
+    }
+
+    /// The phase for people, in the current language (the log keeps [`Phase::describe`]).
+    pub fn in_words(self) -> String {
+        match self {
+            Phase::Recovering => tr!("Finishing or undoing an interrupted run"),
+            Phase::Preparing => tr!("Preparing"),
+            Phase::WritingConfig => tr!("Recording the Kaspersky Security Network decision"),
+            Phase::Copying => tr!("Copying files"),
+            Phase::Installing => tr!("Moving files into place"),
+            Phase::Committing => tr!("Saving the installation to disk"),
+            Phase::RollingBack => tr!("Undoing every change"),
+            Phase::Done => tr!("Done"),
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::base::ownership;
 use crate::engine::journal;
 use crate::engine::lock::FolderLock;
 use crate::engine::progress::{Phase, Reporter};
+use crate::{tr, trn};
 
 /// Recovers `dir` if it needs it, taking the folder lock; returns what was done, in words.
 pub fn recover(dir: &Path, reporter: &Reporter) -> anyhow::Result<Option<String>> {
@@ -54,20 +55,38 @@ pub fn recover_locked(root: &Dir, reporter: &Reporter) -> anyhow::Result<Option<
     let message = if state.committed {
         journal::finish(root)
             .with_context(|| format!("cannot clean up \"{}\"", root.display(layout::TXN_DIR)))?;
-        format!(
-            "completed an interrupted {kind} that had already committed in \"{}\"",
-            root.path().display()
-        )
+        if kind == "install" {
+            tr!(
+                "completed an interrupted install that had already been saved in {}",
+                root.path().display()
+            )
+        } else {
+            tr!(
+                "completed an interrupted change that had already been saved in {}",
+                root.path().display()
+            )
+        }
     } else {
         let done = journal::rollback(root, &state)?;
         for step in &done {
             reporter.step(format!("recovery: {step}"));
         }
-        format!(
-            "rolled back an interrupted {kind} in \"{}\" ({} changes undone)",
-            root.path().display(),
-            done.len()
-        )
+        let undone = done.len() as u64;
+        if kind == "install" {
+            trn!(
+                "undid an interrupted install in {} ({n} change undone)",
+                "undid an interrupted install in {} ({n} changes undone)",
+                undone,
+                root.path().display()
+            )
+        } else {
+            trn!(
+                "undid an interrupted change in {} ({n} change undone)",
+                "undid an interrupted change in {} ({n} changes undone)",
+                undone,
+                root.path().display()
+            )
+        }
     };
     reporter.notice(format!("recovered: {message}"));
     Ok(Some(message))

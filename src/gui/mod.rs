@@ -69,8 +69,10 @@ pub fn fit_to_screen<C: slint::ComponentHandle + 'static>(component: &C) {
     });
 }
 
-/// Switches the bundled translation of every Slint window of this process.
+/// Switches the language of every window of this process: the bundled translation of the
+/// Slint code, and the Rust side's catalogue (sizes, times, the engine's messages).
 pub fn select_language(language: Language) {
+    crate::base::i18n::set_language(language);
     // English is the source language: selecting it restores the untranslated strings.
     let _ = slint::select_bundled_translation(language.code());
 }

@@ -26,6 +26,7 @@ use crate::consent::statements::Language;
 use crate::engine::progress::Reporter;
 use crate::maintenance::installed::{InstalledProduct, KsnState};
 use crate::maintenance::ksn_change::{self, ChangeRequest};
+use crate::wizard::failure::Failure;
 
 use crate::gui::{KsnSetting, SettingsAdapter, SettingsDialog, SettingsWindow};
 
@@ -329,9 +330,14 @@ fn after(controller: &Controller, action: Action) {
             // Whatever happened, show what is on disk now.
             let (facts, read_error) = match InstalledProduct::open(&controller.dir) {
                 Ok(installed) => (Some(KsnFacts::read(&installed)), None),
-                Err(e) => (None, Some(format!("{e:#}"))),
+                Err(e) => (None, Some(Failure::of(&e).in_words())),
             };
-            let error = result.err().map(|e| format!("{e:#}")).or(read_error);
+            // In the user's language; the engine's own words stay for support in the
+            // unexpected case.
+            let error = result
+                .err()
+                .map(|e| Failure::of(&e).in_words())
+                .or(read_error);
             controller.model.borrow_mut().changed(facts, error);
         }
         Action::Close => {

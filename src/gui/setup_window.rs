@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use slint::{ComponentHandle, SharedString};
 
+use crate::base::i18n;
 use crate::base::time::now_rfc3339;
-use crate::base::units::human_bytes;
 use crate::bundle::contents::Bundle;
 use crate::consent::answers::Scope;
 use crate::consent::rules::Decision;
@@ -35,6 +35,7 @@ use crate::gui::{
     Ending, KsnChoice, LocationState, Maintained, PageId, SetupWindow, WizardAdapter,
     select_language,
 };
+use crate::tr;
 
 /// What the wizard needs besides its state.
 #[derive(Debug, Clone, Default)]
@@ -152,6 +153,11 @@ pub fn run(
 /// Binds every adapter callback, holding only weak handles to the window.
 fn connect(window: &SetupWindow, controller: &Rc<Controller>) {
     let adapter = window.global::<WizardAdapter>();
+    let names: Vec<SharedString> = Language::ALL
+        .iter()
+        .map(|l| SharedString::from(l.native_name()))
+        .collect();
+    adapter.set_languages(Rc::new(slint::VecModel::from(names)).into());
     let on = |f: fn(&mut Wizard) -> Action| {
         let c = Rc::downgrade(controller);
         move || {
@@ -206,11 +212,10 @@ fn connect(window: &SetupWindow, controller: &Rc<Controller>) {
     let c = Rc::downgrade(controller);
     adapter.on_set_language(move |index| {
         if let Some(c) = c.upgrade() {
-            let language = if index == 1 {
-                Language::Ru
-            } else {
-                Language::En
-            };
+            let language = usize::try_from(index)
+                .ok()
+                .and_then(|i| Language::ALL.get(i).copied())
+                .unwrap_or(Language::En);
             c.wizard.borrow_mut().set_language(language);
             select_language(language);
             after(&c, Action::None);
@@ -381,6 +386,9 @@ fn start_install(controller: &Rc<Controller>) {
     {
         controller.wizard.borrow_mut().finish(Outcome::Failed {
             message: format!("cannot save the answers to \"{}\": {e}", path.display()),
+            failure: crate::wizard::failure::Failure::SaveAnswers {
+                path: path.display().to_string(),
+            },
             rolled_back: false,
         });
         return;
@@ -404,7 +412,7 @@ fn start_install(controller: &Rc<Controller>) {
                     recovered,
                 } => {
                     if let Some(message) = &recovered {
-                        reporter.notice(format!("recovered: {message}"));
+                        reporter.notice(tr!("Recovered first: {}", message));
                     }
                     Ok(Outcome::Installed { ksn, dir })
                 }
@@ -609,7 +617,7 @@ fn location_state(status: &LocationStatus) -> (LocationState, String, String) {
         LocationStatus::NoSpace => (LocationState::NoSpace, none(), none()),
         LocationStatus::ForeignNonEmpty => (LocationState::Foreign, none(), none()),
         LocationStatus::Untrusted { path, why } => {
-            (LocationState::Untrusted, path.clone(), why.clone())
+            (LocationState::Untrusted, path.clone(), why.in_words())
         }
         LocationStatus::Other(message) => (LocationState::Other, message.clone(), none()),
     }
@@ -704,7 +712,12 @@ fn sync(window: &SetupWindow, controller: &Controller) {
         ui.set_ksn_now_version(now.statement_version.as_str().into());
     }
     ui.set_product_version(bundle.product.version.as_str().into());
-    ui.set_language_index(if language == Language::Ru { 1 } else { 0 });
+    ui.set_language_index(
+        Language::ALL
+            .iter()
+            .position(|l| *l == language)
+            .unwrap_or(0) as i32,
+    );
 
     if controller.texts_language.replace(Some(language)) != Some(language) {
         let (title, body) = text(statements::EULA);
@@ -754,8 +767,8 @@ fn sync(window: &SetupWindow, controller: &Controller) {
             .into(),
     );
     ui.set_space_real(check.is_some_and(|c| c.status.space_is_real()));
-    ui.set_space_needed(human_bytes(check.map(|c| c.needed).unwrap_or(0)).into());
-    ui.set_space_free(human_bytes(check.map(|c| c.free).unwrap_or(0)).into());
+    ui.set_space_needed(i18n::bytes(check.map(|c| c.needed).unwrap_or(0)).into());
+    ui.set_space_free(i18n::bytes(check.map(|c| c.free).unwrap_or(0)).into());
     ui.set_browse_error(controller.browse_error.borrow().as_str().into());
     ui.set_upgrade(upgrade_from.is_some());
     ui.set_upgrade_from(upgrade_from.unwrap_or_default().into());
@@ -777,14 +790,14 @@ fn sync(window: &SetupWindow, controller: &Controller) {
     ui.set_progress_started(progress.files_total > 0);
     ui.set_committing(progress.committing);
     ui.set_progress_file(progress.current.as_str().into());
-    ui.set_progress_done(human_bytes(progress.bytes_done).into());
-    ui.set_progress_total(human_bytes(progress.bytes_total).into());
+    ui.set_progress_done(i18n::bytes(progress.bytes_done).into());
+    ui.set_progress_total(i18n::bytes(progress.bytes_total).into());
     // Time left only while copying: once the files are in place, what is left is the sync.
     ui.set_progress_time_left(
         progress
             .seconds_left
             .filter(|_| !progress.committing && progress.files_done < progress.files_total)
-            .map(format_seconds)
+            .map(i18n::duration)
             .unwrap_or_default()
             .into(),
     );
@@ -796,9 +809,9 @@ fn sync(window: &SetupWindow, controller: &Controller) {
             ui.set_recorded_ksn(ksn_choice(ksn.decision));
             ui.set_recorded_statement(ksn.statement_version.as_str().into());
         }
-        Some(Outcome::Failed { message, .. }) => {
+        Some(Outcome::Failed { failure, .. }) => {
             ui.set_ending(Ending::Failed);
-            ui.set_error_message(message.as_str().into());
+            ui.set_error_message(failure.in_words().into());
         }
         Some(Outcome::Maintained { done }) => {
             ui.set_ending(Ending::Maintained);
@@ -816,12 +829,4 @@ fn sync(window: &SetupWindow, controller: &Controller) {
     } else {
         SharedString::new()
     });
-}
-
-fn format_seconds(seconds: u64) -> String {
-    if seconds >= 60 {
-        format!("{} min {} s", seconds / 60, seconds % 60)
-    } else {
-        format!("{seconds} s")
-    }
 }

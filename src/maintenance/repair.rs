@@ -13,6 +13,7 @@ use crate::engine::executor::Work;
 use crate::engine::plan::Op;
 use crate::engine::receipt::{ReceiptEntry, ReceiptKind};
 use crate::maintenance::installed::InstalledProduct;
+use crate::tr;
 
 /// Why an installed path needs restoring.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -28,6 +29,19 @@ pub enum Damage {
     Kind,
     /// A symlink pointing somewhere else.
     Target,
+}
+
+impl Damage {
+    /// What was wrong, in the current language.
+    pub fn in_words(&self) -> String {
+        match self {
+            Damage::Missing => tr!("missing"),
+            Damage::Changed => tr!("changed"),
+            Damage::Mode { found } => tr!("wrong permissions ({})", format!("{found:o}")),
+            Damage::Kind => tr!("replaced by something else"),
+            Damage::Target => tr!("points elsewhere"),
+        }
+    }
 }
 
 impl std::fmt::Display for Damage {

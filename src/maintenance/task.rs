@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::bundle::contents::Bundle;
 use crate::consent::rules::Collection;
+use crate::consent::rules::KsnRecord;
 use crate::consent::statements::Language;
 use crate::engine::control::RunControl;
 use crate::engine::executor;
@@ -14,6 +15,7 @@ use crate::maintenance::installed::InstalledProduct;
 use crate::maintenance::ksn_change::{self, ChangeOutcome, ChangeRequest};
 use crate::maintenance::repair::{self, Damage};
 use crate::maintenance::uninstall::{self, Records};
+use crate::{tr, trn};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Task {
@@ -74,65 +76,74 @@ pub enum Done {
 
 impl Done {
     /// One paragraph for the Finish page and the terminal.
+    /// What was done, in the current language: the window's Finish page's words.
     pub fn summary(&self, product: &str, dir: &Path) -> String {
         match self {
-            Done::Modified(ChangeOutcome::Changed(record)) if record.participate => format!(
-                "{product} now participates in Kaspersky Security Network (KSN Statement {}). \
-                 You can turn it off at any time in Settings.",
+            Done::Modified(ChangeOutcome::Changed(record)) if record.participate => tr!(
+                "{} now takes part in Kaspersky Security Network (KSN Statement {}). You can \
+                 turn it off at any time in Settings.",
+                product,
                 record.statement_version
             ),
-            Done::Modified(ChangeOutcome::Changed(_)) => format!(
-                "{product} no longer participates in Kaspersky Security Network. You can turn it \
-                 on again at any time in Settings."
+            Done::Modified(ChangeOutcome::Changed(_)) => tr!(
+                "{} no longer takes part in Kaspersky Security Network. You can turn it on \
+                 again at any time in Settings.",
+                product
             ),
-            Done::KsnUnchanged { participate } => format!(
-                "Kaspersky Security Network participation is {}, as it was; nothing was changed.",
-                if *participate { "on" } else { "off" }
+            Done::KsnUnchanged { participate: true }
+            | Done::Modified(ChangeOutcome::Unchanged(KsnRecord {
+                participate: true, ..
+            })) => tr!(
+                "Kaspersky Security Network participation is on, as it was; nothing was changed."
             ),
-            Done::Modified(ChangeOutcome::Unchanged(record)) => format!(
-                "Kaspersky Security Network participation was already {}; nothing changed.",
-                if record.participate { "on" } else { "off" }
+            Done::KsnUnchanged { .. } | Done::Modified(ChangeOutcome::Unchanged(_)) => tr!(
+                "Kaspersky Security Network participation is off, as it was; nothing was changed."
             ),
             Done::Repaired(damaged) => {
-                let list: Vec<String> = damaged
-                    .iter()
-                    .take(10)
-                    .map(|(path, damage)| format!("{path} ({damage})"))
-                    .collect();
-                let more = damaged.len().saturating_sub(10);
-                format!(
-                    "Restored {} item{}: {}{}.",
-                    damaged.len(),
-                    if damaged.len() == 1 { "" } else { "s" },
-                    list.join(", "),
-                    if more > 0 {
-                        format!(" and {more} more")
-                    } else {
-                        String::new()
-                    }
+                let list = repaired_list(damaged);
+                trn!(
+                    "Restored {n} item: {}.",
+                    "Restored {n} items: {}.",
+                    damaged.len() as u64,
+                    list
                 )
             }
             Done::NothingToRepair => {
-                "Nothing to repair: every installed file matches the record of the install."
-                    .to_string()
+                tr!("Nothing to repair: every installed file matches the record of the install.")
             }
             Done::Uninstalled {
                 folder_removed: true,
                 ..
-            } => format!(
-                "{product} was removed, and its folder {} with it.",
+            } => tr!(
+                "{} was removed, and its folder {} with it.",
+                product,
                 dir.display()
             ),
             Done::Uninstalled {
                 folder_removed: false,
                 ..
-            } => format!(
-                "{product} was removed from {}. What you added there, and the records you chose \
-                 to keep, are still there.",
+            } => tr!(
+                "{} was removed from {}. What you added there, and the records you chose to \
+                 keep, are still there.",
+                product,
                 dir.display()
             ),
         }
     }
+}
+
+/// The first ten repaired paths with what was wrong with each, in the current language.
+pub fn repaired_list(damaged: &[(String, Damage)]) -> String {
+    let mut list: Vec<String> = damaged
+        .iter()
+        .take(10)
+        .map(|(path, damage)| format!("{path} ({})", damage.in_words()))
+        .collect();
+    let more = damaged.len().saturating_sub(10);
+    if more > 0 {
+        list.push(trn!("{n} more", "{n} more", more as u64));
+    }
+    list.join(", ")
 }
 
 /// Runs `task` on the product in `dir` as root, through pkexec, for a normal user's window on

@@ -39,7 +39,7 @@ pub fn check(dir: &str, bundle: &Bundle, answers: &Answers, elevated: bool) -> L
             let status = match e.downcast_ref::<Untrusted>() {
                 Some(untrusted) => LocationStatus::Untrusted {
                     path: untrusted.path.display().to_string(),
-                    why: untrusted.why.clone(),
+                    why: untrusted.reason.clone(),
                 },
                 None => LocationStatus::Other(format!("{e:#}")),
             };

@@ -98,7 +98,7 @@ pub enum LocationStatus {
     /// Another user controls the folder or one above it: which one, and why.
     Untrusted {
         path: String,
-        why: String,
+        why: crate::base::ownership::Reason,
     },
     /// Another problem, in the engine's words.
     Other(String),
@@ -190,7 +190,10 @@ pub enum Outcome {
         done: crate::maintenance::task::Done,
     },
     Failed {
+        /// The engine's words, for the log.
         message: String,
+        /// What happened, for the Finish page in the user's language.
+        failure: crate::wizard::failure::Failure,
         rolled_back: bool,
     },
     Cancelled,
@@ -205,6 +208,7 @@ impl Outcome {
             ExitStatus::Cancelled => Outcome::Cancelled,
             status => Outcome::Failed {
                 message: format!("{error:#}"),
+                failure: crate::wizard::failure::Failure::of(error),
                 rolled_back: status != ExitStatus::RollbackIncomplete,
             },
         }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod headless;
+pub mod language;
 pub mod xvfb;
 
 use std::collections::BTreeMap;
