@@ -1,5 +1,5 @@
-//! Renders every page of the setup wizard to PNG under `docs/screenshots/`, in English and
-//! Russian, with Slint's software renderer on the headless testing backend:
+//! Renders every page of the setup wizard to PNG under `docs/screenshots/`, in every language
+//! there is a catalogue for, with Slint's software renderer on the headless testing backend:
 //!
 //!     cargo run --example screenshots
 //!
@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .map_err(|e| format!("{e:?}"))?;
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
     std::fs::create_dir_all(&out)?;
-    for language in [Language::En, Language::Ru] {
+    for language in Language::ALL {
         shoot(language, &out)?;
     }
     println!("screenshots written to {}", out.display());
@@ -116,9 +116,10 @@ fn shoot(language: Language, out: &Path) -> Result<(), Box<dyn std::error::Error
     ui.set_progress_started(true);
     ui.set_committing(false);
     ui.set_progress_file("share/ksn-demo/bases/antimalware.db".into());
-    ui.set_progress_done("54.6 MB".into());
-    ui.set_progress_total("130.0 MB".into());
-    ui.set_progress_time_left("12 s".into());
+    // Written as the window writes them, in the page's language.
+    ui.set_progress_done(ksn_setup::base::i18n::bytes(54_600_000).into());
+    ui.set_progress_total(ksn_setup::base::i18n::bytes(130_000_000).into());
+    ui.set_progress_time_left(ksn_setup::base::i18n::duration(12).into());
     ui.set_can_cancel(true);
     save("6-progress")?;
     window.hide()?;
