@@ -482,3 +482,48 @@ fn the_window_speaks_the_language_the_decision_was_recorded_in() {
     assert_eq!(s.ksn()["statement_language"].as_str(), Some("ru"));
     assert_eq!(s.ksn()["decision"].as_str(), Some("agreed"));
 }
+
+#[test]
+fn whether_the_statement_was_scrolled_to_its_end_is_recorded_never_required() {
+    // Agreeing at once: allowed, and recorded as not read to its end.
+    let s = installed(&["--ksn", "decline"]);
+    s.click_switch();
+    s.click("I agree");
+    assert_eq!(s.ksn()["decision"].as_str(), Some("agreed"));
+    assert_eq!(s.ksn()["statement_read_to_end"].as_bool(), Some(false));
+    // Turning it off shows no Statement: nothing to say about reading it.
+    s.click_switch();
+    assert_eq!(s.ksn()["decision"].as_str(), Some("declined"));
+    assert!(
+        s.ksn().get("statement_read_to_end").is_none(),
+        "{:?}",
+        s.ksn()
+    );
+    // Scrolled to the end, then agreed.
+    s.click_switch();
+    let statement = s.find("Kaspersky Security Network Statement");
+    let at = statement.absolute_position();
+    let size = statement.size();
+    for _ in 0..50 {
+        s.window
+            .window()
+            .dispatch_event(slint::platform::WindowEvent::PointerScrolled {
+                position: slint::LogicalPosition::new(
+                    at.x + size.width / 2.0,
+                    at.y + size.height / 2.0,
+                ),
+                delta_x: 0.0,
+                delta_y: -2000.0,
+            });
+    }
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(20));
+    s.click("I agree");
+    assert_eq!(s.ksn()["statement_read_to_end"].as_bool(), Some(true));
+    let log = std::fs::read_to_string(s.dir.join("etc/consent-log.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        last["statement_read_to_end"].as_bool(),
+        Some(true),
+        "{last}"
+    );
+}

@@ -233,6 +233,11 @@ fn keyboard_walk_agreeing_installs_and_records_the_users_agreement() {
     assert_eq!(config["ksn"]["decided_by"].as_str(), Some("user"));
     assert_eq!(config["ksn"]["method"].as_str(), Some("wizard-window"));
     assert_eq!(config["ksn"]["interface_language"].as_str(), Some("en"));
+    // Ticked without scrolling the Statement: recorded as not read to its end, and allowed.
+    assert_eq!(
+        config["ksn"]["statement_read_to_end"].as_bool(),
+        Some(false)
+    );
     assert_eq!(config["license"]["accepted_by"].as_str(), Some("user"));
     assert!(s.dir.join("bin/ksn-demo").exists());
     s.enter();
@@ -1009,5 +1014,46 @@ fn the_scope_choice_moves_the_default_folder_and_the_ready_page_says_who_needs_a
     assert!(
         ready.contains(&format!("{}/applications", user_menu.display())),
         "{ready}"
+    );
+}
+
+/// Turns the mouse wheel far down over the element labelled `label`, to its end.
+pub fn scroll_to_the_end(window: &slint::Window, element: &ElementHandle) {
+    let at = element.absolute_position();
+    let size = element.size();
+    let position = slint::LogicalPosition::new(at.x + size.width / 2.0, at.y + size.height / 2.0);
+    for _ in 0..50 {
+        window.dispatch_event(slint::platform::WindowEvent::PointerScrolled {
+            position,
+            delta_x: 0.0,
+            delta_y: -2000.0,
+        });
+    }
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(20));
+}
+
+#[test]
+fn scrolling_the_statement_to_its_end_is_recorded() {
+    let s = setup(None);
+    s.enter();
+    s.accept_licenses();
+    s.enter();
+    assert_eq!(s.page(), PageId::Ksn);
+    let statement = s.find("Kaspersky Security Network Statement");
+    scroll_to_the_end(s.window.window(), &statement);
+    s.click(KSN_BOX);
+    s.enter();
+    s.enter();
+    s.enter();
+    s.wait_for_finish();
+    let ksn = s.ksn();
+    assert_eq!(ksn["decision"].as_str(), Some("agreed"));
+    assert_eq!(ksn["statement_read_to_end"].as_bool(), Some(true));
+    // The consent log's line says so too.
+    let lines = consent_lines(&s.dir);
+    assert_eq!(
+        lines[0]["statement_read_to_end"].as_bool(),
+        Some(true),
+        "{lines:?}"
     );
 }

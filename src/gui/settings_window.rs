@@ -102,6 +102,8 @@ pub struct SettingsModel {
     facts: KsnFacts,
     dialog: Dialog,
     error: Option<String>,
+    /// The open dialog's Statement has been shown to its last line.
+    read_to_end: bool,
 }
 
 impl SettingsModel {
@@ -112,6 +114,7 @@ impl SettingsModel {
             facts,
             dialog,
             error: None,
+            read_to_end: false,
         }
     }
 
@@ -156,6 +159,7 @@ impl SettingsModel {
         match (on, self.facts.state.participates()) {
             (true, false) => {
                 self.dialog = Dialog::TurnOn;
+                self.read_to_end = false;
                 Action::None
             }
             (false, true) => Action::Change(self.request(false)),
@@ -170,6 +174,13 @@ impl SettingsModel {
         }
         self.error = None;
         Action::Change(self.request(true))
+    }
+
+    /// The open dialog's Statement has had its last line on screen.
+    pub fn statement_read_to_end(&mut self) {
+        if self.dialog != Dialog::None {
+            self.read_to_end = true;
+        }
     }
 
     /// Cancel on the Statement shown to turn KSN on: back to off, nothing written.
@@ -201,6 +212,7 @@ impl SettingsModel {
             self.facts = facts;
         }
         self.dialog = Dialog::None;
+        self.read_to_end = false;
         self.error = error;
     }
 
@@ -209,18 +221,22 @@ impl SettingsModel {
             participate,
             accepted_sha256: participate.then(|| self.facts.statement_sha256.clone()),
             language: self.facts.language,
-            how: settings_window_collection(self.facts.language),
+            // Whether the Statement was read to its end, for an answer given on it; a
+            // withdrawal with the switch shows no Statement.
+            how: settings_window_collection(
+                self.facts.language,
+                (self.dialog != Dialog::None).then_some(self.read_to_end),
+            ),
         }
     }
 }
 
-/// How a change in this window is given. Whether the Statement was read to its end is not
-/// tracked here yet (`None`).
-fn settings_window_collection(language: Language) -> Collection {
+/// How a change in this window is given.
+fn settings_window_collection(language: Language, read_to_end: Option<bool>) -> Collection {
     Collection {
         method: Method::SettingsWindow,
         interface_language: language,
-        read_to_end: None,
+        read_to_end,
     }
 }
 
@@ -305,6 +321,8 @@ fn connect(window: &SettingsWindow, controller: &Rc<Controller>) {
     adapter.on_cancel(on(SettingsModel::cancel));
     adapter.on_decline(on(SettingsModel::decline));
     adapter.on_close(on(SettingsModel::close));
+    let c = Rc::clone(controller);
+    adapter.on_statement_read_to_end(move || c.model.borrow_mut().statement_read_to_end());
     let c = Rc::clone(controller);
     adapter.on_toggled(move |value| {
         let action = c.model.borrow_mut().toggle(value);
@@ -453,15 +471,28 @@ mod tests {
         assert_eq!(m.dialog(), Dialog::None);
         assert!(!m.switch_on(), "Cancel puts the switch back off");
         m.toggle(true);
+        // Agreeing without scrolling to the end is allowed, and recorded as such.
         assert_eq!(
             m.agree(),
             Action::Change(ChangeRequest {
                 participate: true,
                 accepted_sha256: Some("abc".into()),
                 language: Language::En,
-                how: settings_window_collection(Language::En),
+                how: settings_window_collection(Language::En, Some(false)),
             })
         );
+        m.statement_read_to_end();
+        let Action::Change(request) = m.agree() else {
+            panic!("agreeing changes")
+        };
+        assert_eq!(request.how.read_to_end, Some(true));
+        // A new dialog starts unread.
+        m.changed(None, None);
+        m.toggle(true);
+        let Action::Change(request) = m.agree() else {
+            panic!("agreeing changes")
+        };
+        assert_eq!(request.how.read_to_end, Some(false));
     }
 
     #[test]
@@ -474,7 +505,7 @@ mod tests {
                 participate: false,
                 accepted_sha256: None,
                 language: Language::En,
-                how: settings_window_collection(Language::En),
+                how: settings_window_collection(Language::En, None),
             })
         );
         assert_eq!(m.dialog(), Dialog::None);

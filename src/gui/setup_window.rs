@@ -222,6 +222,12 @@ fn connect(window: &SetupWindow, controller: &Rc<Controller>) {
         }
     });
     let c = Rc::downgrade(controller);
+    adapter.on_ksn_statement_read_to_end(move || {
+        if let Some(c) = c.upgrade() {
+            c.wizard.borrow_mut().ksn_statement_shown(true);
+        }
+    });
+    let c = Rc::downgrade(controller);
     adapter.on_set_scope_all_users(move |all| {
         if let Some(c) = c.upgrade() {
             let scope = if all { Scope::System } else { Scope::User };

@@ -591,6 +591,10 @@ impl Wizard {
     }
 
     pub fn set_language(&mut self, language: Language) {
+        // Another language shows another text: what was read of the old one does not count.
+        if language != self.language {
+            self.ksn_read_to_end = None;
+        }
         self.language = language;
     }
 
@@ -795,6 +799,9 @@ impl Wizard {
                     .as_ref()
                     .is_some_and(|m| m.ksn_now.participates);
                 self.ksn_agree = self.ksn_locked.unwrap_or(now);
+                // The Statement is shown now; the front end says when its end was reached
+                // (and a reading to the end on an earlier visit still counts).
+                self.ksn_read_to_end.get_or_insert(false);
                 Action::None
             }
             Page::Location => Action::CheckLocation(self.dir.clone()),
