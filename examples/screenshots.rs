@@ -126,7 +126,7 @@ fn shoot(language: Language, out: &Path) -> Result<(), Box<dyn std::error::Error
     drop(controller);
 
     shoot_maintenance(language, &dir, &tmp.path().join("maintenance.log"), out)?;
-    let settings = settings_window::build(&dir)?;
+    let settings = settings_window::build(&dir, None)?;
     settings
         .window()
         .set_size(slint::LogicalSize::new(640.0, 520.0));

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
+use ksn_setup::consent::statements::Language;
 use ksn_setup::gui::settings_window;
 use ksn_setup::gui::{SettingsAdapter, SettingsDialog, SettingsWindow};
 use slint::ComponentHandle;
@@ -40,7 +41,7 @@ fn installed(args: &[&str]) -> Settings {
 
 fn open(dir: &Path) -> SettingsWindow {
     support::headless::init();
-    let window = settings_window::build(dir).unwrap();
+    let window = settings_window::build(dir, None).unwrap();
     window.show().unwrap();
     window
 }
@@ -526,4 +527,27 @@ fn whether_the_statement_was_scrolled_to_its_end_is_recorded_never_required() {
         Some(true),
         "{last}"
     );
+}
+
+#[test]
+fn the_window_speaks_the_users_language_and_records_the_statement_it_showed() {
+    // Installed in English; opened by a German user (as `ksn-settings` does under
+    // LANG=de_DE.UTF-8, or with --lang de).
+    let s = installed(&["--ksn", "decline"]);
+    let window = settings_window::build(&s.dir, Some(Language::De)).unwrap();
+    window.show().unwrap();
+    let german = Settings {
+        window,
+        _tmp: tempfile::tempdir().unwrap(),
+        dir: s.dir.clone(),
+    };
+    assert!(german.shows("Sicherheitseinstellungen"));
+    german.click_switch();
+    let shown = german.statement_shown().unwrap();
+    let text = std::fs::read_to_string(s.dir.join("lib/ksn-setup/statements/ksn.de.txt")).unwrap();
+    assert_eq!(words(&shown), words(&text), "the German Statement");
+    german.click("Ich stimme zu");
+    assert_eq!(german.ksn()["statement_language"].as_str(), Some("de"));
+    assert_eq!(german.ksn()["interface_language"].as_str(), Some("de"));
+    assert_eq!(german.ksn()["method"].as_str(), Some("settings-window"));
 }

@@ -128,7 +128,7 @@ fn walk_the_setup_window(language: Language) -> std::path::PathBuf {
 /// The settings window of the product just installed in `language`, and the Statement's
 /// dialog it opens.
 fn look_at_the_settings_window(dir: &Path, language: Language) {
-    let window = settings_window::build(dir).unwrap();
+    let window = settings_window::build(dir, None).unwrap();
     window.show().unwrap();
     let shown = everything_shown(&window);
     assert_no_english(&shown, &format!("the settings window in {language}"), dir);

@@ -32,12 +32,17 @@ impl Language {
 
     /// The language the environment asks for (`LC_ALL`, `LC_MESSAGES`, `LANG`), else English.
     pub fn from_env() -> Language {
+        Language::named_by_env().unwrap_or(Language::En)
+    }
+
+    /// The language the environment names, when it names one we speak (`C`, `POSIX` and
+    /// unset name none).
+    pub fn named_by_env() -> Option<Language> {
         ["LC_ALL", "LC_MESSAGES", "LANG"]
             .iter()
             .filter_map(|var| std::env::var(var).ok())
             .find(|v| !v.is_empty())
             .and_then(|v| Language::from_locale(&v))
-            .unwrap_or(Language::En)
     }
 
     fn index(self) -> usize {

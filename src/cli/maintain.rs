@@ -22,6 +22,10 @@ pub(super) struct SettingsArgs {
     /// settings window's one page so far, and the default).
     #[arg(long, value_enum, value_name = "PAGE")]
     page: Option<SettingsPage>,
+    /// The window's language, and the Statement's it shows [default: from LANG, else the
+    /// language the decision was recorded in].
+    #[arg(long, value_parser = super::common::parse_language, value_name = "LANG")]
+    lang: Option<crate::consent::statements::Language>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -33,7 +37,7 @@ pub(super) enum SettingsPage {
 /// Opens the settings window of the product in the folder.
 pub(super) fn run_settings(args: SettingsArgs) -> anyhow::Result<ExitStatus> {
     let SettingsPage::Ksn = args.page.unwrap_or(SettingsPage::Ksn);
-    crate::gui::settings_window::run(&dir_of(&args.dir))
+    crate::gui::settings_window::run(&dir_of(&args.dir), args.lang)
 }
 
 #[derive(Debug, Clone, Args)]

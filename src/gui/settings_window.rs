@@ -52,12 +52,12 @@ pub struct KsnFacts {
 }
 
 impl KsnFacts {
-    /// Reads the facts from an installed product, with the Statement in the language the
-    /// decision is recorded in.
-    pub fn read(installed: &InstalledProduct) -> KsnFacts {
+    /// Reads the facts from an installed product, with the window and the Statement in
+    /// `language` (else the language the decision is recorded in).
+    pub fn read(installed: &InstalledProduct, language: Option<Language>) -> KsnFacts {
         let record = installed.ksn_record();
         let statement = installed.ksn_statement();
-        let (language, text) = statement.text(record.statement_language);
+        let (language, text) = statement.text(language.unwrap_or(record.statement_language));
         let status = installed.ksn_status(language);
         KsnFacts {
             product_name: installed.receipt.product_name.clone(),
@@ -249,6 +249,8 @@ pub fn display_time(rfc3339: &str) -> String {
 struct Controller {
     dir: PathBuf,
     model: RefCell<SettingsModel>,
+    /// The language the window speaks, kept when the product is read again after a change.
+    language: Option<Language>,
     /// The statement text last written to the window, so it is set (and its scroll position
     /// reset) only when it changes.
     shown_text: RefCell<Option<(String, String)>>,
@@ -256,20 +258,25 @@ struct Controller {
 }
 
 /// Opens the product in `dir` and creates its settings window with every callback bound,
-/// without running the event loop (the tests drive it headless; [`run`] shows it).
-pub fn build(dir: &Path) -> anyhow::Result<SettingsWindow> {
+/// without running the event loop (the tests drive it headless; [`run`] shows it). The
+/// window speaks `language`, else the one the decision was recorded in.
+pub fn build(dir: &Path, language: Option<Language>) -> anyhow::Result<SettingsWindow> {
     let installed = InstalledProduct::open(dir)?;
-    build_for(&installed).map_err(|e| no_window(&e.to_string(), dir))
+    build_for(&installed, language).map_err(|e| no_window(&e.to_string(), dir))
 }
 
-fn build_for(installed: &InstalledProduct) -> Result<SettingsWindow, slint::PlatformError> {
-    let facts = KsnFacts::read(installed);
+fn build_for(
+    installed: &InstalledProduct,
+    language: Option<Language>,
+) -> Result<SettingsWindow, slint::PlatformError> {
+    let facts = KsnFacts::read(installed, language);
     let window = SettingsWindow::new()?;
     crate::gui::set_app_id("ksn-demo-security-settings");
     // After the window: the translations are loaded with the first component.
     crate::gui::select_language(facts.language);
     let controller = Rc::new(Controller {
         dir: installed.dir.clone(),
+        language: Some(facts.language),
         model: RefCell::new(SettingsModel::new(facts)),
         shown_text: RefCell::new(None),
         window: window.as_weak(),
@@ -279,8 +286,10 @@ fn build_for(installed: &InstalledProduct) -> Result<SettingsWindow, slint::Plat
     Ok(window)
 }
 
-/// Shows the settings window of the product in `dir` until it is closed.
-pub fn run(dir: &Path) -> anyhow::Result<ExitStatus> {
+/// Shows the settings window of the product in `dir` until it is closed, in `language`,
+/// else the language the environment names (as a desktop application follows the
+/// session's locale), else the one the decision was recorded in.
+pub fn run(dir: &Path, language: Option<Language>) -> anyhow::Result<ExitStatus> {
     let installed = InstalledProduct::open(dir)?;
     if !crate::gui::has_display() {
         return Err(no_window(
@@ -288,7 +297,7 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitStatus> {
             dir,
         ));
     }
-    let window = build_for(&installed)
+    let window = build_for(&installed, language.or_else(Language::named_by_env))
         .map_err(|e| no_window(&format!("the window could not be opened ({e})"), dir))?;
     crate::gui::fit_to_screen(&window);
     window
@@ -347,7 +356,7 @@ fn after(controller: &Controller, action: Action) {
             };
             // Whatever happened, show what is on disk now.
             let (facts, read_error) = match InstalledProduct::open(&controller.dir) {
-                Ok(installed) => (Some(KsnFacts::read(&installed)), None),
+                Ok(installed) => (Some(KsnFacts::read(&installed, controller.language)), None),
                 Err(e) => (None, Some(Failure::of(&e).in_words())),
             };
             // In the user's language; the engine's own words stay for support in the
