@@ -140,7 +140,11 @@ fn for_all_users_runs_only_the_install_as_root_and_a_refusal_returns_to_the_loca
 
     // Dismissed (126) and refused (127): back on Location, saying so; nothing written.
     for (code, script, says) in [
-        (126, "exit 126", "the request was dismissed"),
+        (
+            126,
+            "exit 126",
+            "the administrator's password was not given",
+        ),
         (
             127,
             "echo 'Error executing command as another user: Not authorized' >&2; exit 127",

@@ -296,7 +296,10 @@ pub(super) fn run_wizard(
         Some(path) => path,
         // Without a folder of its own to log to, the wizard goes on without a log.
         None => crate::engine::log::default_path().unwrap_or_else(|e| {
-            eprintln!("ksn-setup: setup goes on without a log: {e:#}");
+            eprintln!(
+                "ksn-setup: {}",
+                tr!("Setup goes on without a log: {}", format!("{e:#}"))
+            );
             PathBuf::new()
         }),
     };

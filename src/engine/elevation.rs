@@ -30,6 +30,7 @@ use crate::consent::answers::Answers;
 use crate::consent::rules::KsnRecord;
 use crate::engine::control::RunControl;
 use crate::engine::progress::{Event, Reporter};
+use crate::tr;
 
 pub const FORMAT: u32 = 1;
 /// The command line of the privileged side, after the program.
@@ -126,6 +127,23 @@ pub enum ElevationError {
 }
 
 impl ElevationError {
+    /// What happened, in the current language, as the Location page says it after "Setup
+    /// could not get administrator rights:".
+    pub fn in_words(&self) -> String {
+        match self {
+            ElevationError::NoPkexec => tr!("pkexec (polkit) is not installed"),
+            ElevationError::Dismissed => tr!("the administrator's password was not given"),
+            ElevationError::Refused(why) if why.is_empty() => tr!("the request was refused"),
+            // The operating system's own words follow, as pkexec gives them.
+            ElevationError::Refused(why) => tr!("the request was refused ({})", why),
+            ElevationError::Silent(why) => tr!(
+                "the work as administrator ended without saying how ({}); run Setup again: it \
+                 finishes or undoes what was left",
+                why
+            ),
+        }
+    }
+
     /// Whether the privileged side never ran, so nothing at all was written.
     pub fn nothing_ran(&self) -> bool {
         !matches!(self, ElevationError::Silent(_))

@@ -565,7 +565,7 @@ fn poll_worker(controller: &Rc<Controller>) {
             let action = controller
                 .wizard
                 .borrow_mut()
-                .elevation_refused(refused.to_string());
+                .elevation_refused(refused.in_words());
             perform(controller, action);
             if let Some(window) = controller.window.upgrade() {
                 sync(&window, controller);
