@@ -532,3 +532,43 @@ fn the_english_detector_sees_an_untranslated_sentence() {
     assert_eq!(english_on(shown, "/opt/x").len(), 1);
     assert!(english_on("Установка завершена.\nKSN Demo Security", "/opt/x").is_empty());
 }
+
+#[test]
+fn ksn_agree_typed_on_a_terminal_is_recorded_as_the_terminal_in_its_language() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let dir_arg = dir.to_str().unwrap();
+    support::assert_ok(&support::install(&dir, &["--ksn", "decline"]));
+    let ru = support::language::catalogue("ru");
+    // The Statement, then the question in Russian; the Russian yes agrees.
+    let mut s = Session::start(
+        &["ksn", "agree", "--dir", dir_arg],
+        &[("LANG", "ru_RU.UTF-8")],
+    );
+    s.expect("ПОЛОЖЕНИЕ О KASPERSKY SECURITY NETWORK");
+    let question = ru["Type \"{}\" to agree to participate in Kaspersky Security Network:"]
+        .replace("{}", &ru["yes"]);
+    s.expect(&question);
+    s.send(&format!("{}\n", ru["yes"]));
+    assert_eq!(s.wait(), 0, "{}", s.transcript());
+    let english = support::language::english_on(&s.transcript(), dir_arg);
+    assert!(english.is_empty(), "{english:?}\n{}", s.transcript());
+    let ksn = read_toml(&dir.join("etc/product.toml"))["ksn"].clone();
+    assert_eq!(ksn["decision"].as_str(), Some("agreed"));
+    assert_eq!(ksn["method"].as_str(), Some("terminal"));
+    assert_eq!(ksn["interface_language"].as_str(), Some("ru"));
+    assert_eq!(ksn["statement_language"].as_str(), Some("ru"));
+
+    // Declining typed on a terminal is the terminal's too; anything but yes agrees to nothing.
+    let mut s = Session::start(&["ksn", "decline", "--dir", dir_arg], &[]);
+    assert_eq!(s.wait(), 0, "{}", s.transcript());
+    let ksn = read_toml(&dir.join("etc/product.toml"))["ksn"].clone();
+    assert_eq!(ksn["decision"].as_str(), Some("declined"));
+    assert_eq!(ksn["method"].as_str(), Some("terminal"));
+    let mut s = Session::start(&["ksn", "agree", "--dir", dir_arg], &[]);
+    s.expect("to agree to participate in Kaspersky Security Network:");
+    s.send("sure\n");
+    assert_eq!(s.wait(), 3, "{}", s.transcript());
+    let ksn = read_toml(&dir.join("etc/product.toml"))["ksn"].clone();
+    assert_eq!(ksn["decision"].as_str(), Some("declined"));
+}

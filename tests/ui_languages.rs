@@ -78,6 +78,14 @@ fn walk_the_setup_window(language: Language) -> std::path::PathBuf {
         if seen.last() != Some(&now) {
             seen.push(now);
             check(&format!("{now:?}"));
+            // The cancel question on every page before the install: asked, then No.
+            if now != PageId::Progress && now != PageId::Finish {
+                key(Key::Escape.into());
+                assert!(window.global::<WizardAdapter>().get_confirming_cancel());
+                check(&format!("cancel question on {now:?}"));
+                key(Key::Escape.into());
+                assert!(!window.global::<WizardAdapter>().get_confirming_cancel());
+            }
         }
         match now {
             // The box has the focus as each document's page opens.
@@ -125,6 +133,58 @@ fn walk_the_setup_window(language: Language) -> std::path::PathBuf {
     dir
 }
 
+/// The wizard again on the product installed in `dir`: the Maintenance page, and what each
+/// choice leads to before anything is done (Modify's KSN page, Ready to repair, Ready to
+/// remove).
+fn look_at_maintenance(dir: &Path, language: Language) {
+    let answers = Answers::merge(
+        None,
+        &Overrides {
+            language: Some(language),
+            ..Default::default()
+        },
+    );
+    let installed = ksn_setup::maintenance::installed::InstalledProduct::open(dir).unwrap();
+    let wizard = Wizard::for_installed(
+        &answers,
+        dir.to_path_buf(),
+        installed.receipt.product_version.clone(),
+        None,
+        ksn_setup::wizard::machine::KsnNow::from_status(&installed.ksn_status(language)),
+    );
+    let options = GuiOptions {
+        log: dir.with_file_name("maintenance.log"),
+        ..Default::default()
+    };
+    let (window, _controller) =
+        setup_window::build(Bundle::open(None, None).unwrap(), wizard, options).unwrap();
+    window.show().unwrap();
+    let adapter = window.global::<WizardAdapter>();
+    let check = |what: &str| {
+        let shown = everything_shown(&window);
+        assert_no_english(&shown, &format!("{what} in {language}"), dir);
+        shown
+    };
+    assert_eq!(adapter.get_page(), PageId::Maintenance);
+    let words = support::language::catalogue(language.code());
+    let shown = check("the Maintenance page");
+    assert!(
+        shown.contains(words["Repair: restore missing or changed product files"].as_str()),
+        "{shown}"
+    );
+    for (choice, page) in [(0, PageId::Ksn), (1, PageId::Confirm), (2, PageId::Confirm)] {
+        adapter.invoke_set_maintenance_choice(choice);
+        adapter.invoke_next();
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(20));
+        assert_eq!(adapter.get_page(), page, "choice {choice}");
+        check(&format!("{page:?} after choice {choice}"));
+        adapter.invoke_back();
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(20));
+        assert_eq!(adapter.get_page(), PageId::Maintenance);
+    }
+    window.hide().unwrap();
+}
+
 /// The settings window of the product just installed in `language`, and the Statement's
 /// dialog it opens.
 fn look_at_the_settings_window(dir: &Path, language: Language) {
@@ -137,6 +197,18 @@ fn look_at_the_settings_window(dir: &Path, language: Language) {
         shown.contains(words["Security settings"].as_str()),
         "{shown}"
     );
+    // The Statement's dialog, opened by the switch.
+    let adapter = window.global::<ksn_setup::gui::SettingsAdapter>();
+    adapter.invoke_toggled(true);
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(20));
+    let shown = everything_shown(&window);
+    assert!(shown.contains(words["I agree"].as_str()), "{shown}");
+    assert_no_english(
+        &shown,
+        &format!("the settings' Statement in {language}"),
+        dir,
+    );
+    adapter.invoke_cancel();
     window.hide().unwrap();
 }
 
@@ -147,6 +219,7 @@ fn every_page_speaks_each_language() {
             continue;
         }
         let dir = walk_the_setup_window(language);
+        look_at_maintenance(&dir, language);
         look_at_the_settings_window(&dir, language);
         let _ = std::fs::remove_dir_all(dir.parent().unwrap());
     }
