@@ -97,8 +97,9 @@ impl Failure {
                 "another Setup is working on this folder. Wait for it to finish, then run \
                  Setup again."
             ),
+            // The Location page's sentence: the same refusal, found later.
             Failure::Untrusted { path, reason } => tr!(
-                "another user controls {}: {}. Choose a folder that only you (or the \
+                "Another user controls {}: {}. Choose a folder that only you (or the \
                  administrator) can change.",
                 path,
                 reason.in_words()
