@@ -25,6 +25,7 @@ use crate::consent::statements::{self, Language};
 use crate::engine::desktop::{self, MenuFile};
 use crate::engine::receipt::ReceiptKind;
 use crate::engine::target::{Existing, Obstacle, Target};
+use crate::tr;
 
 /// One step of an install. Each step's undo is derived from the step and the disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +97,50 @@ pub enum Problem {
     MenuPathTaken(PathBuf),
     /// The menu entries cannot name the install folder.
     MenuEntry(String),
+}
+
+impl Problem {
+    /// The problem for the Location page, in the current language: the ones the page has no
+    /// state of its own for (the others it names itself). The log and `--unattended` keep
+    /// the English of [`Display`](fmt::Display).
+    pub fn in_words(&self) -> String {
+        match self {
+            Problem::Symlinked(p) => tr!(
+                "{} is a symlink in the install folder; Setup does not install through it",
+                p
+            ),
+            Problem::KindChange(p) => tr!(
+                "{} changes between file and folder in this version; uninstall the earlier \
+                 version first",
+                p
+            ),
+            Problem::SignerChanged {
+                pinned,
+                now: Some(key),
+            } => tr!(
+                "the installed product came from an installer signed by {}, and this one is \
+                 signed by {}; an update must be signed by the same key",
+                pinned,
+                key
+            ),
+            Problem::SignerChanged { pinned, now: None } => tr!(
+                "the installed product came from an installer signed by {}, and this one is not \
+                 signed; an update must be signed by the same key",
+                pinned
+            ),
+            Problem::NoMenuDir(p) => tr!(
+                "the folder for menu entries, {}, does not exist; create it, or install \
+                 without menu entries",
+                p.display()
+            ),
+            Problem::MenuPathTaken(p) => tr!(
+                "{} is not a plain file or folder, so Setup does not write a menu entry \
+                 through it",
+                p.display()
+            ),
+            other => other.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for Problem {

@@ -87,7 +87,7 @@ pub fn check(dir: &str, bundle: &Bundle, answers: &Answers, elevated: bool) -> L
         },
         Some(Problem::NoSpace { .. }) => LocationStatus::NoSpace,
         Some(Problem::Foreign(_)) => LocationStatus::ForeignNonEmpty,
-        Some(other) => LocationStatus::Other(other.to_string()),
+        Some(other) => LocationStatus::Other(other.in_words()),
     };
     done(status, needed, free)
 }
