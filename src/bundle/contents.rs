@@ -433,6 +433,16 @@ impl Bundle {
         self.entries.iter().map(Entry::size).sum()
     }
 
+    /// For an added file that is the first `len` bytes of a file on disk (the maintenance
+    /// program, from this program's own file): that file and `len`, so the executor can
+    /// have the kernel copy it.
+    pub fn file_prefix(&self, index: usize) -> Option<(&Path, u64)> {
+        match self.extras.get(&self.entries.get(index)?.path)? {
+            Extra::Prefix { path, len } => Some((path.as_path(), *len)),
+            Extra::Bytes(_) => None,
+        }
+    }
+
     /// A reader over the bytes of file entry `index`.
     pub fn read_file(&self, index: usize) -> anyhow::Result<Box<dyn Read + Send + '_>> {
         let entry = &self.entries[index];

@@ -1039,6 +1039,31 @@ impl<'a> Run<'a> {
                 Ok(None)
             }
             EntryKind::File { size, sha256 } => {
+                let prefix = match job.content {
+                    Content::OwnFile => self.bundle().file_prefix(index),
+                    _ => None,
+                };
+                if let Some((source, len)) = prefix {
+                    let mut file = self.staging.create_new(&staged, 0o600).with_context(|| {
+                        format!("cannot create \"{}\"", self.staging.display(&staged))
+                    })?;
+                    if kernel_copy(source, len, &mut file, self.control)? {
+                        // The bytes never passed through here: hash what was written, from
+                        // the page cache, so the check is of the staged file itself.
+                        drop(file);
+                        let written = self.staging.open_read(&staged).with_context(|| {
+                            format!("cannot read back \"{}\"", self.staging.display(&staged))
+                        })?;
+                        let (digest, read) = hash_all(written, buffer)
+                            .with_context(|| format!("cannot read back \"{}\"", entry.path))?;
+                        return self.checked(index, entry, read, *size, sha256.as_ref(), digest);
+                    }
+                    // The kernel cannot copy between these files: the ordinary way, below.
+                    drop(file);
+                    self.staging.remove_file(&staged).with_context(|| {
+                        format!("cannot remove \"{}\"", self.staging.display(&staged))
+                    })?;
+                }
                 let mut reader: Box<dyn Read + '_> = match job.content {
                     Content::OwnFile => self.bundle().read_file(index)?,
                     Content::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
@@ -1073,26 +1098,39 @@ impl<'a> Run<'a> {
                     self.control.checkpoint()?;
                 }
                 let digest: [u8; 32] = hasher.finalize().into();
-                if written != *size {
-                    bail!(
-                        "payload entry \"{}\" is damaged: {written} bytes, the bundle says {size}",
-                        entry.path
-                    );
-                }
-                if let Some(expected) = sha256.as_ref().or(self.work.expected_sha256.get(&index))
-                    && *expected != digest
-                {
-                    bail!(
-                        "payload entry \"{}\" is damaged: SHA-256 {} differs from the bundle's {}",
-                        entry.path,
-                        hex::encode(digest),
-                        hex::encode(expected)
-                    );
-                }
-                Ok(Some(digest))
+                self.checked(index, entry, written, *size, sha256.as_ref(), digest)
             }
             EntryKind::Dir => Ok(None),
         }
+    }
+
+    /// A staged file's size and SHA-256 against what the bundle says they must be.
+    fn checked(
+        &self,
+        index: usize,
+        entry: &crate::bundle::entry::Entry,
+        written: u64,
+        size: u64,
+        sha256: Option<&[u8; 32]>,
+        digest: [u8; 32],
+    ) -> anyhow::Result<Option<[u8; 32]>> {
+        if written != size {
+            bail!(
+                "payload entry \"{}\" is damaged: {written} bytes, the bundle says {size}",
+                entry.path
+            );
+        }
+        if let Some(expected) = sha256.or(self.work.expected_sha256.get(&index))
+            && *expected != digest
+        {
+            bail!(
+                "payload entry \"{}\" is damaged: SHA-256 {} differs from the bundle's {}",
+                entry.path,
+                hex::encode(digest),
+                hex::encode(expected)
+            );
+        }
+        Ok(Some(digest))
     }
 
     fn receipt(&self) -> Receipt {
@@ -1212,4 +1250,88 @@ fn replace_record(
     root.put_in_place(&tmp, record)
         .with_context(|| format!("cannot put \"{}\" in place", shown()))?;
     Ok(())
+}
+
+/// Copies the first `len` bytes of `source` into `out` with `copy_file_range`, in the kernel
+/// (no pass through this process's memory; on file systems that share extents, no copy at
+/// all), checking for a cancel between slices. `false` when the kernel cannot copy between
+/// these two files (another file system type, an old kernel): nothing was written then, and
+/// the caller copies the ordinary way.
+fn kernel_copy(
+    source: &Path,
+    len: u64,
+    out: &mut std::fs::File,
+    control: &RunControl,
+) -> anyhow::Result<bool> {
+    const SLICE: usize = 8 * 1024 * 1024;
+    let input = std::fs::File::open(source)
+        .with_context(|| format!("cannot open \"{}\"", source.display()))?;
+    let (mut from, mut to) = (0u64, 0u64);
+    while from < len {
+        let want = usize::try_from(len - from).unwrap_or(SLICE).min(SLICE);
+        match rustix::fs::copy_file_range(&input, Some(&mut from), &*out, Some(&mut to), want) {
+            Ok(0) => bail!(
+                "\"{}\" ends after {from} bytes, {len} were expected",
+                source.display()
+            ),
+            Ok(_) => control.checkpoint()?,
+            Err(e)
+                if from == 0
+                    && matches!(
+                        e,
+                        rustix::io::Errno::XDEV
+                            | rustix::io::Errno::NOSYS
+                            | rustix::io::Errno::INVAL
+                            | rustix::io::Errno::OPNOTSUPP
+                    ) =>
+            {
+                return Ok(false);
+            }
+            Err(e) => {
+                return Err(std::io::Error::from(e))
+                    .with_context(|| format!("cannot copy \"{}\"", source.display()));
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The SHA-256 of everything `file` holds, and its length, read through `buffer`.
+fn hash_all(mut file: std::fs::File, buffer: &mut [u8]) -> std::io::Result<([u8; 32], u64)> {
+    let mut hasher = Sha256::new();
+    let mut total = 0u64;
+    loop {
+        match file.read(buffer) {
+            Ok(0) => return Ok((hasher.finalize().into(), total)),
+            Ok(n) => {
+                hasher.update(&buffer[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernel_copies_exactly_the_prefix_asked_for() {
+        let tmp = tempfile::tempdir().unwrap();
+        let source = tmp.path().join("program-and-bundle");
+        let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&source, &bytes).unwrap();
+        let target = tmp.path().join("program");
+        let mut out = std::fs::File::create(&target).unwrap();
+        let control = RunControl::new();
+        assert!(kernel_copy(&source, 2_000_001, &mut out, &control).unwrap());
+        drop(out);
+        assert_eq!(std::fs::read(&target).unwrap(), bytes[..2_000_001]);
+        // A source shorter than the length the manifest gives is an error, not a short file.
+        let mut out = std::fs::File::create(tmp.path().join("short")).unwrap();
+        let err = kernel_copy(&source, 4_000_000, &mut out, &control).unwrap_err();
+        assert!(err.to_string().contains("ends after"), "{err}");
+    }
 }
