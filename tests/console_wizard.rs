@@ -515,13 +515,16 @@ fn install_speaking(code: &str, native: &str) {
 }
 
 #[test]
-fn the_console_wizard_speaks_russian_throughout() {
-    install_speaking("ru", "Русский");
-}
-
-#[test]
-fn the_console_wizard_speaks_german_throughout() {
-    install_speaking("de", "Deutsch");
+fn the_console_wizard_speaks_each_language_throughout() {
+    // Russian and German today; every catalogue added later too.
+    let languages: Vec<_> = ksn_setup::consent::statements::Language::ALL
+        .into_iter()
+        .filter(|l| l.code() != "en")
+        .collect();
+    assert!(languages.len() >= 2, "{languages:?}");
+    for language in languages {
+        install_speaking(language.code(), language.native_name());
+    }
 }
 
 #[test]
