@@ -594,12 +594,9 @@ fn location_sentence(status: &LocationStatus) -> String {
              administrator."
         ),
         LocationStatus::NoSpace => tr!("There is not enough free space on this disk."),
-        LocationStatus::Untrusted { path, why } => tr!(
-            "Another user controls {}: {}. Choose a folder that only you (or the \
-             administrator) can change.",
-            path,
-            why.in_words()
-        ),
+        LocationStatus::Untrusted { path, why } => {
+            crate::wizard::failure::untrusted_in_words(path, why)
+        }
         LocationStatus::ForeignNonEmpty => tr!(
             "This folder is not empty and holds no earlier install of the product. Choose an \
              empty or a new folder."

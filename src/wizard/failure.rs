@@ -98,12 +98,7 @@ impl Failure {
                  Setup again."
             ),
             // The Location page's sentence: the same refusal, found later.
-            Failure::Untrusted { path, reason } => tr!(
-                "Another user controls {}: {}. Choose a folder that only you (or the \
-                 administrator) can change.",
-                path,
-                reason.in_words()
-            ),
+            Failure::Untrusted { path, reason } => untrusted_in_words(path, reason),
             Failure::Signature => tr!(
                 "the installer's signature does not match: it was changed after it was made. \
                  Get the installer again from its publisher."
@@ -126,6 +121,17 @@ impl Failure {
             ),
         }
     }
+}
+
+/// Another user controls `path`, and how to choose instead: the Location page's words, and
+/// the Finish page's when the refusal comes later.
+pub fn untrusted_in_words(path: &str, reason: &Reason) -> String {
+    tr!(
+        "Another user controls {}: {}. Choose a folder that only you (or the administrator) \
+         can change.",
+        path,
+        reason.in_words()
+    )
 }
 
 #[cfg(test)]
