@@ -36,15 +36,26 @@ struct Catalogue {
     entries: Vec<Entry>,
 }
 
-fn files_with(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_with(&path, extension, out);
-        } else if path.extension().is_some_and(|e| e == extension) {
-            out.push(path);
+/// Every file ending in `.extension` under the repository's `folder`, sorted.
+fn sources(folder: &str, extension: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, extension, out);
+            } else if path.extension().is_some_and(|e| e == extension) {
+                out.push(path);
+            }
         }
     }
+    let mut out = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join(folder),
+        extension,
+        &mut out,
+    );
+    out.sort();
+    out
 }
 
 /// Reads a Slint string literal starting at the `"` at `start`; returns its text (escapes
@@ -77,15 +88,8 @@ fn skip_space(src: &[u8], mut i: usize) -> usize {
 
 /// Every `@tr("text")` and `@tr("one" | "many" % n, …)` in the UI.
 fn wanted_by_slint() -> Vec<Wanted> {
-    let mut files = Vec::new();
-    files_with(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("ui").as_path(),
-        "slint",
-        &mut files,
-    );
-    files.sort();
     let mut out = Vec::new();
-    for file in files {
+    for file in sources("ui", "slint") {
         let text = std::fs::read_to_string(&file).unwrap();
         let src = text.as_bytes();
         let mut from = 0;
@@ -139,15 +143,8 @@ fn parse_call(name: &str, call: &str, at: &str) -> Wanted {
 /// (`format!("{}", tr!(…))`) is only tokens to a Rust parser, so calls are found by their
 /// text and each one is then parsed alone.
 fn wanted_by_rust() -> Vec<Wanted> {
-    let mut files = Vec::new();
-    files_with(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("src").as_path(),
-        "rs",
-        &mut files,
-    );
-    files.sort();
     let mut out = Vec::new();
-    for file in &files {
+    for file in &sources("src", "rs") {
         let text = std::fs::read_to_string(file).unwrap();
         let mut offset = 0;
         for (line_number, line) in text.lines().enumerate() {

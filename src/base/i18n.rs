@@ -45,7 +45,8 @@ impl Language {
             .and_then(|v| Language::from_locale(&v))
     }
 
-    fn index(self) -> usize {
+    /// The position in [`Language::ALL`]: the order the language menus list them in.
+    pub fn index(self) -> usize {
         Language::ALL
             .iter()
             .position(|l| *l == self)

@@ -1,17 +1,9 @@
 //! Sizes for people to read.
 
-/// Bytes for people: `1.4 MB`.
+use crate::base::i18n::{self, Language};
+
+/// Bytes for logs and administrators' output, always in English: `1.4 MB`. What a person
+/// reads in their language is [`i18n::bytes`], which this is in English.
 pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    i18n::in_language(Language::En, || i18n::bytes(n))
 }

@@ -411,21 +411,10 @@ fn print_receipt(
         (tr!("How to withdraw"), x.how_to_withdraw.clone()),
     ];
     println!("{}", tr!("Consent receipt ({})", receipt.version));
-    print_rows(&rows);
-    Ok(ExitStatus::Success)
-}
-
-/// Labelled lines, the values lined up in every language.
-fn print_rows(rows: &[(String, String)]) {
-    let width = rows
-        .iter()
-        .map(|(label, _)| label.chars().count())
-        .max()
-        .unwrap_or(0);
-    for (label, value) in rows {
-        let pad = " ".repeat(width - label.chars().count());
-        println!("  {label}:{pad} {value}");
+    for line in crate::console::labelled_lines(&rows) {
+        println!("{line}");
     }
+    Ok(ExitStatus::Success)
 }
 
 /// The history in sentences, a decision a line, in the user's language.

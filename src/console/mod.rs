@@ -9,4 +9,6 @@
 mod pages;
 pub mod progress;
 mod terminal;
+
+pub use terminal::labelled_lines;
 pub mod wizard;

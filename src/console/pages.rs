@@ -469,15 +469,8 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             (false, false) => tr!("You do not take part in KSN. Nothing will be sent."),
         };
         summary.push(("KSN".to_string(), ksn));
-        // The labels line up in every language: pad to the longest.
-        let width = summary
-            .iter()
-            .map(|(label, _)| label.chars().count())
-            .max()
-            .unwrap_or(0);
-        for (label, value) in &summary {
-            let pad = " ".repeat(width - label.chars().count());
-            self.term.say(&format!("  {label}:{pad} {value}"))?;
+        for line in super::labelled_lines(&summary) {
+            self.term.say(&line)?;
         }
         self.term.say("")?;
         loop {

@@ -346,6 +346,21 @@ pub(super) fn marker_width(line: &str) -> usize {
     }
 }
 
+/// Labelled lines, `  label: value`, the values lined up whatever the labels' language.
+pub fn labelled_lines(rows: &[(String, String)]) -> Vec<String> {
+    let width = rows
+        .iter()
+        .map(|(label, _)| label.chars().count())
+        .max()
+        .unwrap_or(0);
+    rows.iter()
+        .map(|(label, value)| {
+            let pad = " ".repeat(width - label.chars().count());
+            format!("  {label}:{pad} {value}")
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

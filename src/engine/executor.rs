@@ -1051,11 +1051,13 @@ impl<'a> Run<'a> {
                         // The bytes never passed through here: hash what was written, from
                         // the page cache, so the check is of the staged file itself.
                         drop(file);
-                        let written = self.staging.open_read(&staged).with_context(|| {
+                        let mut written = self.staging.open_read(&staged).with_context(|| {
                             format!("cannot read back \"{}\"", self.staging.display(&staged))
                         })?;
-                        let (digest, read) = hash_all(written, buffer)
+                        let mut hasher = Sha256::new();
+                        let read = std::io::copy(&mut written, &mut hasher)
                             .with_context(|| format!("cannot read back \"{}\"", entry.path))?;
+                        let digest: [u8; 32] = hasher.finalize().into();
                         return self.checked(index, entry, read, *size, sha256.as_ref(), digest);
                     }
                     // The kernel cannot copy between these files: the ordinary way, below.
@@ -1294,23 +1296,6 @@ fn kernel_copy(
         }
     }
     Ok(true)
-}
-
-/// The SHA-256 of everything `file` holds, and its length, read through `buffer`.
-fn hash_all(mut file: std::fs::File, buffer: &mut [u8]) -> std::io::Result<([u8; 32], u64)> {
-    let mut hasher = Sha256::new();
-    let mut total = 0u64;
-    loop {
-        match file.read(buffer) {
-            Ok(0) => return Ok((hasher.finalize().into(), total)),
-            Ok(n) => {
-                hasher.update(&buffer[..n]);
-                total += n as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 #[cfg(test)]

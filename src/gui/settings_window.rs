@@ -249,8 +249,6 @@ pub fn display_time(rfc3339: &str) -> String {
 struct Controller {
     dir: PathBuf,
     model: RefCell<SettingsModel>,
-    /// The language the window speaks, kept when the product is read again after a change.
-    language: Option<Language>,
     /// The statement text last written to the window, so it is set (and its scroll position
     /// reset) only when it changes.
     shown_text: RefCell<Option<(String, String)>>,
@@ -276,7 +274,6 @@ fn build_for(
     crate::gui::select_language(facts.language);
     let controller = Rc::new(Controller {
         dir: installed.dir.clone(),
-        language: Some(facts.language),
         model: RefCell::new(SettingsModel::new(facts)),
         shown_text: RefCell::new(None),
         window: window.as_weak(),
@@ -354,9 +351,10 @@ fn after(controller: &Controller, action: Action) {
                 )
                 .map(|_| ())
             };
-            // Whatever happened, show what is on disk now.
+            // Whatever happened, show what is on disk now, in the language the window speaks.
+            let language = controller.model.borrow().facts().language;
             let (facts, read_error) = match InstalledProduct::open(&controller.dir) {
-                Ok(installed) => (Some(KsnFacts::read(&installed, controller.language)), None),
+                Ok(installed) => (Some(KsnFacts::read(&installed, Some(language))), None),
                 Err(e) => (None, Some(Failure::of(&e).in_words())),
             };
             // In the user's language; the engine's own words stay for support in the

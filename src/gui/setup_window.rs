@@ -718,12 +718,7 @@ fn sync(window: &SetupWindow, controller: &Controller) {
         ui.set_ksn_now_version(now.statement_version.as_str().into());
     }
     ui.set_product_version(bundle.product.version.as_str().into());
-    ui.set_language_index(
-        Language::ALL
-            .iter()
-            .position(|l| *l == language)
-            .unwrap_or(0) as i32,
-    );
+    ui.set_language_index(language.index() as i32);
 
     if controller.texts_language.replace(Some(language)) != Some(language) {
         let (title, body) = text(statements::EULA);
