@@ -172,6 +172,66 @@ fn pack_then_install_gives_the_source_tree_byte_for_byte() {
     );
 }
 
+/// `len` bytes that do not compress: each frame of them stays about its own size.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_payload_of_several_frames_installs_verifies_and_names_a_damaged_frame() {
+    let tmp = tempfile::tempdir().unwrap();
+    let payload = tmp.path().join("product");
+    make_payload(&payload, 8, 1);
+    // 20 MiB in three files, the first larger than a frame (8 MiB): frames cut through
+    // files, and files through frames.
+    fs::create_dir_all(payload.join("share")).unwrap();
+    fs::write(payload.join("share/signatures.db"), noise(9 << 20, 1)).unwrap();
+    fs::write(payload.join("share/engine.bin"), noise(7 << 20, 2)).unwrap();
+    fs::write(payload.join("share/rules.db"), noise(4 << 20, 3)).unwrap();
+    let installer = tmp.path().join("setup");
+    assert_ok(&pack(&payload, &installer, &[]));
+    let out = ksn_setup().arg("inspect").arg(&installer).output().unwrap();
+    assert_ok(&out);
+    assert!(stdout(&out).contains(", 3 frames"), "{}", show(&out));
+
+    let dest = tmp.path().join("dest");
+    assert_ok(&run_unattended(&installer, &dest, &["--ksn", "decline"]));
+    assert_same_tree(
+        &snapshot(&payload),
+        &installed_payload(&dest),
+        "installed from three frames",
+    );
+    assert_ok(&ksn_setup().arg("verify").arg(&installer).output().unwrap());
+
+    // A byte in the middle of the data is in the second frame: both install and verify stop
+    // there, name it, and the install rolls back to the folder as it was.
+    let before = snapshot(&dest);
+    let (program, data, _) = layout(&installer);
+    let bad = tmp.path().join("bad-setup");
+    flipped_copy(&installer, program + data / 2, &bad);
+    let out = run_unattended(&bad, &dest, &["--ksn", "decline"]);
+    assert_eq!(code(&out), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("data frame 2 of 3"), "{err}");
+    assert!(
+        err.contains("does not match the manifest's SHA-256"),
+        "{err}"
+    );
+    assert!(err.contains("rolled back"), "{err}");
+    assert_same_tree(&before, &snapshot(&dest), "after a damaged frame");
+    let out = ksn_setup().arg("verify").arg(&bad).output().unwrap();
+    assert_eq!(code(&out), Some(2), "{}", show(&out));
+    assert!(stderr(&out).contains("data frame 2 of 3"), "{}", show(&out));
+}
+
 #[test]
 fn a_silent_installer_installs_without_asking_and_records_the_administrator() {
     let tmp = tempfile::tempdir().unwrap();

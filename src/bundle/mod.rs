@@ -1,7 +1,7 @@
 //! What gets installed, and reading it safely: the product, its statements and its payload
 //! entries (`contents`, `entry`), the demo product built into the program (`embedded`), and a
 //! packed installer's parts: the trailer at its end (`trailer`), the manifest (`manifest`),
-//! the compressed data (`packed`) and the signature and trust rules (`signing`).
+//! the compressed data (`packed`), decoded frame by frame on every core (`frames`), and the signature and trust rules (`signing`).
 //!
 //! Read-only: a bundle is opened, checked and streamed, never written here (writing an
 //! installer or a key is `pack`'s). May use: `consent` and `base`. Must never use the engine,
@@ -11,6 +11,7 @@
 pub mod contents;
 mod embedded;
 pub mod entry;
+pub mod frames;
 pub mod manifest;
 pub mod packed;
 pub mod signing;

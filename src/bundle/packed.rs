@@ -7,18 +7,18 @@
 //! swapped in by a copy of ksn-setup that checks; a replaced program that skips the check
 //! can only be caught from outside (a trusted ksn-setup's `verify`, or the detached
 //! signature `pack --sign-key` writes beside the installer). The data is then checked while
-//! it streams: every file's SHA-256 before the file is committed, and the SHA-256 of all the
-//! compressed bytes at the end of the stream ([`Packed::finish`]), so a bad byte anywhere
-//! stops the install, which rolls back. `verify` decodes everything the same way without
-//! installing.
+//! it streams: every frame's SHA-256 before zstd decodes it, and every file's SHA-256 before
+//! the file is committed, so a bad byte anywhere stops the install, which rolls back.
+//! `verify` decodes everything the same way without installing.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use sha2::{Digest, Sha256};
 
+use crate::bundle::frames::FrameReader;
 use crate::bundle::manifest::Manifest;
 use crate::bundle::signing::{self, PublicKey, Trust};
 use crate::bundle::trailer::{self, Located, Trailer};
@@ -26,6 +26,8 @@ use crate::bundle::trailer::{self, Located, Trailer};
 /// The largest zstd window a bundle may need (2^24 = 16 MiB): bounds the memory a hostile
 /// bundle can make the decoder take. `pack` never needs more than 2^23 (level 19).
 pub const WINDOW_LOG_MAX: u32 = 24;
+/// Decode threads for one installer: more cores than this only add memory (a frame each).
+const MAX_DECODE_THREADS: usize = 8;
 
 /// A packed installer whose trailer, manifest and signature have been checked.
 #[derive(Debug, Clone)]
@@ -101,6 +103,9 @@ impl Packed {
                 trailer.data_len
             );
         }
+        manifest
+            .frames()
+            .with_context(|| format!("installer \"{shown}\" is damaged"))?;
         Ok(Some(Packed {
             path: path.to_path_buf(),
             trailer,
@@ -109,90 +114,43 @@ impl Packed {
         }))
     }
 
-    /// The compressed data, as stored.
-    fn data(&self) -> anyhow::Result<std::io::Take<File>> {
-        let mut file = File::open(&self.path)
-            .with_context(|| format!("cannot open installer \"{}\"", self.path.display()))?;
-        file.seek(SeekFrom::Start(self.trailer.program_len))?;
-        Ok(file.take(self.trailer.data_len))
-    }
-
-    /// A decoder over the data: the concatenated file contents, in manifest order. It hashes
-    /// the compressed bytes as it reads them; [`Packed::finish`] checks that hash.
+    /// A reader over the data: the concatenated file contents, in manifest order, decoded
+    /// frame by frame on every core, each frame checked against its SHA-256 before it is
+    /// decoded. [`Packed::finish`] checks that it was read to its end.
     pub fn decoder(&self) -> anyhow::Result<DataDecoder> {
-        let data = HashingReader {
-            inner: BufReader::with_capacity(256 * 1024, self.data()?),
-            hasher: Sha256::new(),
-            len: 0,
-        };
-        let mut decoder = zstd::stream::read::Decoder::with_buffer(data)
-            .context("cannot start the zstd decoder")?;
-        decoder
-            .window_log_max(WINDOW_LOG_MAX)
-            .context("cannot limit the zstd window")?;
-        Ok(decoder)
+        let shown = self.path.display();
+        let file =
+            File::open(&self.path).with_context(|| format!("cannot open installer \"{shown}\""))?;
+        let frames = self
+            .manifest
+            .frames()
+            .with_context(|| format!("installer \"{shown}\" is damaged"))?;
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(MAX_DECODE_THREADS);
+        Ok(FrameReader::start(
+            file,
+            self.trailer.program_len,
+            frames,
+            format!("installer \"{shown}\""),
+            WINDOW_LOG_MAX,
+            threads,
+        ))
     }
 
-    /// After the last file: the stream must end here, and every compressed byte read must
-    /// match the manifest's SHA-256, or the installer is damaged (so an install rolls back).
-    pub fn finish(&self, mut decoder: DataDecoder) -> anyhow::Result<()> {
-        let shown = self.path.display();
-        let mut rest = [0u8; 1];
-        let more = decoder
-            .read(&mut rest)
-            .with_context(|| format!("installer \"{shown}\" is damaged after its last file"))?;
-        if more != 0 {
-            bail!("installer \"{shown}\" is damaged: data goes on after its last file");
-        }
-        let mut data = decoder.finish();
-        std::io::copy(&mut data, &mut std::io::sink())
-            .with_context(|| format!("cannot read installer \"{shown}\""))?;
-        let actual: [u8; 32] = data.hasher.finalize().into();
-        if data.len != self.trailer.data_len || actual != self.manifest.data_sha256()? {
+    /// After the last file: every frame must have been read to its end (the manifest's sizes
+    /// add up, so anything else is a bundle whose files do not fill its data).
+    pub fn finish(&self, decoder: DataDecoder) -> anyhow::Result<()> {
+        if !decoder.at_end() {
             bail!(
-                "installer \"{shown}\" is damaged: its compressed payload (bytes {}..{}) does not match the manifest's SHA-256",
-                self.trailer.program_len,
-                self.trailer.program_len + self.trailer.data_len
+                "installer \"{}\" is damaged: data goes on after its last file",
+                self.path.display()
             );
         }
         Ok(())
     }
 }
 
-/// The zstd decoder over a packed installer's data.
-pub type DataDecoder =
-    zstd::stream::read::Decoder<'static, HashingReader<BufReader<std::io::Take<File>>>>;
-
-/// Hands the compressed data to the decoder, hashing every byte it consumes.
-#[derive(Debug)]
-pub struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<R: BufRead> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for HashingReader<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amount: usize) {
-        // The bytes consumed are the front of the buffer `fill_buf` last returned; asking
-        // again reads nothing new.
-        if let Ok(buffer) = self.inner.fill_buf() {
-            let amount = amount.min(buffer.len());
-            self.hasher.update(&buffer[..amount]);
-            self.len += amount as u64;
-        }
-        self.inner.consume(amount);
-    }
-}
+/// The reader over a packed installer's data.
+pub type DataDecoder = FrameReader;

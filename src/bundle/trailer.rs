@@ -2,7 +2,7 @@
 //! fixed-size trailer at the very end that says where each part is.
 //!
 //! ```text
-//! [ program (ELF) ][ data: one zstd stream ][ manifest: zstd JSON ][ trailer: 184 bytes ]
+//! [ program (ELF) ][ data: zstd frames ][ manifest: zstd JSON ][ trailer: 184 bytes ]
 //! ```
 //!
 //! The program's own length comes from its ELF headers, not from the trailer, so a file with

@@ -427,12 +427,13 @@ fn refuse_problems(plan: &Plan) -> anyhow::Result<()> {
 /// How often the copy reports progress, in milliseconds.
 const PROGRESS_INTERVAL_MS: u64 = 25;
 /// Packed installs: files up to this size travel to a writer whole; larger ones in chunks.
-const WHOLE_FILE_MAX: u64 = 1 << 20;
+const WHOLE_FILE_MAX: u64 = 256 << 10;
 /// Packed installs: the size of one chunk of a large file.
 const CHUNK: u64 = 1 << 20;
 /// Packed installs: jobs decoded ahead of the writers. With [`WHOLE_FILE_MAX`] and
-/// [`QUEUED_CHUNKS`] this bounds the decoded data in memory to about 16 + 4 MiB per large file
-/// in flight, whatever the payload size.
+/// [`QUEUED_CHUNKS`] this bounds the decoded data queued here to about 4 MiB + 5 MiB per large
+/// file in flight, whatever the payload size (the frames being decoded come on top: see
+/// `bundle::frames`).
 const QUEUED_JOBS: usize = 16;
 const QUEUED_CHUNKS: usize = 4;
 
@@ -778,9 +779,10 @@ impl<'a> Run<'a> {
     /// each file while writing it and checking the hash and size the bundle promises.
     ///
     /// Files come as jobs. From a folder or the built-in payload each worker opens its own
-    /// file; from a packed installer one decoder thread decompresses the single zstd stream
-    /// and hands each file to the workers as it comes out, whole when small, in chunks when
-    /// large, through bounded queues, so memory stays bounded whatever the payload size.
+    /// file; from a packed installer the data's frames decode on every core
+    /// ([`crate::bundle::frames`]) and one thread hands each file to the workers as it comes
+    /// out, whole when small, in chunks when large, through bounded queues, so memory stays
+    /// bounded whatever the payload size.
     fn stage(&mut self) -> anyhow::Result<()> {
         let bundle = self.bundle();
         // Only what the work installs: everything for an install, what is damaged for a repair.
@@ -844,8 +846,8 @@ impl<'a> Run<'a> {
                 })
             }
             Some((packed, order)) => {
-                // Decoding is one thread's work; two writers keep up with it, and more would
-                // only add memory (each holds a file in flight).
+                // The frames decode on threads of their own; this many writers keep up with
+                // them, and more would only add memory (each holds a file in flight).
                 let writers = threads.min(4);
                 let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED_JOBS);
                 let job_rx = Mutex::new(Some(job_rx));

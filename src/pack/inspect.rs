@@ -60,11 +60,12 @@ pub fn describe(packed: &Packed, bundle: &Bundle, trust: Option<&Trust>, files: 
     );
     let _ = writeln!(
         out,
-        "  Compressed: {} ({} bytes), {} level {}",
+        "  Compressed: {} ({} bytes), {} level {}, {} frames",
         human_bytes(manifest.data.compressed_len),
         manifest.data.compressed_len,
         manifest.compression.algorithm,
-        manifest.compression.level
+        manifest.compression.level,
+        manifest.data.frames.len()
     );
     let _ = writeln!(
         out,

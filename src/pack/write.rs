@@ -1,5 +1,5 @@
 //! `pack`: writes a packed installer, one executable file: this program (without any bundle it
-//! carries), the payload as one zstd stream, the manifest, and the trailer.
+//! carries), the payload as independent zstd frames, the manifest, and the trailer.
 //!
 //! The output is written to a temp file beside it, fsynced and renamed into place, so a failed
 //! or killed pack never leaves a half-written installer under the output name.
@@ -23,6 +23,7 @@ use crate::bundle::manifest::{
 use crate::bundle::signing::{PublicKey, SecretKey};
 use crate::bundle::trailer::{self, Trailer};
 use crate::consent::answers::AnswersFile;
+use crate::pack::frames::FrameWriter;
 
 /// The default zstd level. Decompression runs at the same speed whatever the level, so an
 /// installer, packed once and installed many times, is packed for size: level 19 gives files
@@ -125,84 +126,64 @@ pub fn pack(request: &PackRequest<'_>) -> anyhow::Result<PackSummary> {
     }
     let program_sha256 = program_copy.hasher.finalize();
 
-    // The data: every file's bytes in entry order, one zstd stream compressed on every core.
+    // The data: every file's bytes in entry order, cut into independent zstd frames that
+    // are compressed on every core (and later decoded on every core).
     let out = temp
         .as_file()
         .try_clone()
         .context("cannot reopen the temp file")?;
-    let mut counted = HashingWriter::new(BufWriter::with_capacity(1 << 20, out));
-    let hashes = {
-        let mut encoder = zstd::stream::write::Encoder::new(&mut counted, *level)
-            .context("cannot start the zstd encoder")?;
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get() as u32)
-            .unwrap_or(1);
-        if threads > 1 {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut encoder = FrameWriter::new(BufWriter::with_capacity(1 << 20, out), *level, threads);
+    let mut hashes: BTreeMap<usize, [u8; 32]> = BTreeMap::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    bundle.for_each_file(|index, reader| {
+        let entry = &bundle.entries[index];
+        let mut hasher = Sha256::new();
+        let mut read = 0u64;
+        loop {
+            let n = match reader.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot read payload file \"{}\"", entry.path));
+                }
+            };
+            hasher.update(&buffer[..n]);
             encoder
-                .multithread(threads)
-                .context("cannot compress on several threads")?;
+                .write_all(&buffer[..n])
+                .context("cannot write the compressed payload")?;
+            read += n as u64;
         }
-        encoder.include_checksum(true)?;
-        encoder.set_pledged_src_size(Some(bundle.payload_bytes()))?;
-        let mut hashes: BTreeMap<usize, [u8; 32]> = BTreeMap::new();
-        let mut buffer = vec![0u8; 1 << 20];
-        bundle.for_each_file(|index, reader| {
-            let entry = &bundle.entries[index];
-            let mut hasher = Sha256::new();
-            let mut read = 0u64;
-            loop {
-                let n = match reader.read(&mut buffer) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        return Err(e).with_context(|| {
-                            format!("cannot read payload file \"{}\"", entry.path)
-                        });
-                    }
-                };
-                hasher.update(&buffer[..n]);
-                encoder
-                    .write_all(&buffer[..n])
-                    .context("cannot write the compressed payload")?;
-                read += n as u64;
-            }
-            if read != entry.size() {
-                bail!(
-                    "payload file \"{}\" changed while it was packed ({} bytes, then {read})",
-                    entry.path,
-                    entry.size()
-                );
-            }
-            let digest: [u8; 32] = hasher.finalize().into();
-            if let EntryKind::File {
-                sha256: Some(expected),
-                ..
-            } = &entry.kind
-                && *expected != digest
-            {
-                bail!(
-                    "payload entry \"{}\" is damaged: its SHA-256 differs from the bundle's",
-                    entry.path
-                );
-            }
-            hashes.insert(index, digest);
-            Ok(())
-        })?;
-        encoder
-            .finish()
-            .context("cannot finish the compressed payload")?;
-        hashes
-    };
-    counted
-        .flush()
+        if read != entry.size() {
+            bail!(
+                "payload file \"{}\" changed while it was packed ({} bytes, then {read})",
+                entry.path,
+                entry.size()
+            );
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        if let EntryKind::File {
+            sha256: Some(expected),
+            ..
+        } = &entry.kind
+            && *expected != digest
+        {
+            bail!(
+                "payload entry \"{}\" is damaged: its SHA-256 differs from the bundle's",
+                entry.path
+            );
+        }
+        hashes.insert(index, digest);
+        Ok(())
+    })?;
+    let (mut writer, frames) = encoder
+        .finish()
         .context("cannot write the compressed payload")?;
-    let HashingWriter {
-        inner: mut writer,
-        hasher,
-        len: data_len,
-    } = counted;
-    let data_sha256 = hasher.finalize();
+    let data_len: u64 = frames.iter().map(|f| f.compressed_len).sum();
 
     // The manifest.
     let entries: Vec<ManifestEntry> = bundle
@@ -247,7 +228,7 @@ pub fn pack(request: &PackRequest<'_>) -> anyhow::Result<PackSummary> {
         data: DataInfo {
             compressed_len: data_len,
             uncompressed_len: bundle.payload_bytes(),
-            sha256: hex::encode(data_sha256),
+            frames,
         },
         answers: answers
             .as_ref()
