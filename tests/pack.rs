@@ -190,12 +190,12 @@ fn a_payload_of_several_frames_installs_verifies_and_names_a_damaged_frame() {
     let tmp = tempfile::tempdir().unwrap();
     let payload = tmp.path().join("product");
     make_payload(&payload, 8, 1);
-    // 20 MiB in three files, the first larger than a frame (8 MiB): frames cut through
-    // files, and files through frames.
+    // 40 MiB in three files, one larger than a frame (16 MiB): frames cut through files,
+    // and files through frames.
     fs::create_dir_all(payload.join("share")).unwrap();
-    fs::write(payload.join("share/signatures.db"), noise(9 << 20, 1)).unwrap();
-    fs::write(payload.join("share/engine.bin"), noise(7 << 20, 2)).unwrap();
-    fs::write(payload.join("share/rules.db"), noise(4 << 20, 3)).unwrap();
+    fs::write(payload.join("share/signatures.db"), noise(18 << 20, 1)).unwrap();
+    fs::write(payload.join("share/engine.bin"), noise(14 << 20, 2)).unwrap();
+    fs::write(payload.join("share/rules.db"), noise(8 << 20, 3)).unwrap();
     let installer = tmp.path().join("setup");
     assert_ok(&pack(&payload, &installer, &[]));
     let out = ksn_setup().arg("inspect").arg(&installer).output().unwrap();

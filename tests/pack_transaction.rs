@@ -93,11 +93,13 @@ fn data_damaged_after_the_check_is_named_and_rolled_back() {
     unsafe { libc::kill(pid as i32, libc::SIGCONT) };
     let out = child.wait_with_output().unwrap();
 
-    // ...and the streaming check catches it, names the entry, and rolls everything back.
+    // ...and the streaming check catches it, names the damaged frame and where it is, and
+    // rolls everything back.
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("payload entry \"") && err.contains("damaged"),
+        err.contains("is damaged: data frame 1 of 1 (bytes ")
+            && err.contains("does not match the manifest's SHA-256"),
         "{err}"
     );
     assert!(err.contains("rolled back"), "{err}");

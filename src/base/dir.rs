@@ -252,13 +252,13 @@ impl Dir {
     }
 
     /// Creates the file `rel`, which must not exist yet (not even as a symlink), with exactly
-    /// `mode`, open for writing.
+    /// `mode`, open for writing and for reading back what was written.
     pub fn create_new(&self, rel: &str, mode: u32) -> io::Result<File> {
         let fd = self.at(rel, |parent, name| {
             rustix::fs::openat(
                 parent,
                 name,
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                 Mode::from_raw_mode(mode),
             )
             .map_err(err)

@@ -1,16 +1,23 @@
-//! Decoding a packed installer's data on every core: its independent zstd frames are read,
-//! checked against the manifest's SHA-256 and decoded by a few threads at once, and handed
-//! out in order as one stream of the concatenated file contents.
+//! Decoding a packed installer's data on every core. Its independent zstd frames are read in
+//! two ways:
 //!
-//! A frame's compressed bytes are hashed before zstd sees them, so the decoder only ever
-//! works on bytes the manifest vouches for; what it decodes to must be exactly the size the
-//! manifest lists. Memory is bounded whatever the payload's size: the reader's frame and at
-//! most [`FrameReader::ahead`] more are in memory, each at most
-//! [`MAX_FRAME_LEN`](crate::bundle::manifest::MAX_FRAME_LEN), and their buffers are reused.
+//! - [`FrameStream`]: one frame, streamed, for an install, where each thread decodes a frame
+//!   of its own and writes the files in it straight away ([`FrameLayout`] says which bytes of
+//!   which files a frame holds). Nothing waits for another frame, and a thread holds only
+//!   zstd's window and a small buffer. The frame's SHA-256 and size are checked at its end,
+//!   before anything it held is committed.
+//! - [`FrameReader`]: the whole data as one stream in order, for `verify` and for packing from
+//!   a packed installer: a few threads decode frames ahead of the reader. A frame's compressed
+//!   bytes are hashed before zstd sees them, so the decoder only works on bytes the manifest
+//!   vouches for. Memory is bounded whatever the payload's size: the reader's frame and at
+//!   most [`FrameReader::ahead`] more are in memory, each at most
+//!   [`MAX_FRAME_LEN`](crate::bundle::manifest::MAX_FRAME_LEN), and their buffers are reused.
+//!
+//! Either way, what a frame decodes to must be exactly the size the manifest lists.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -276,6 +283,230 @@ fn decode_frame(
     Ok(())
 }
 
+/// A frame whose bytes are not the ones the manifest lists: the installer is damaged. Kept
+/// apart from other errors so a run can name the frame rather than a file the damage spoilt.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FrameDamaged(pub String);
+
+impl FrameDamaged {
+    fn io(message: String) -> io::Error {
+        io::Error::other(FrameDamaged(message))
+    }
+
+    /// Whether `error`, or what caused it, is a damaged frame.
+    pub fn is_in(error: &anyhow::Error) -> bool {
+        error.chain().any(|cause| {
+            cause.is::<FrameDamaged>()
+                || cause
+                    .downcast_ref::<io::Error>()
+                    .and_then(|e| e.get_ref())
+                    .is_some_and(|inner| inner.is::<FrameDamaged>())
+        })
+    }
+}
+
+/// Where in the decoded data a frame's bytes go: one piece of one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// The file entry's index in the bundle.
+    pub entry: usize,
+    /// Where the piece starts in the file.
+    pub at: u64,
+    pub len: u64,
+    /// The whole file is in this frame: the piece is all of it.
+    pub whole: bool,
+}
+
+/// Which pieces of which files each frame holds, from the files' sizes in data order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameLayout {
+    /// By frame, in order.
+    pub segments: Vec<Vec<Segment>>,
+    /// Files cut by a frame boundary, with how many pieces each has.
+    pub spanning: BTreeMap<usize, usize>,
+    /// Files of no bytes: in no frame.
+    pub empty: Vec<usize>,
+}
+
+impl FrameLayout {
+    /// `files` are (entry index, size) in data order; their sizes must add up to the frames'.
+    pub fn new(frames: &[FrameSpec], files: impl IntoIterator<Item = (usize, u64)>) -> FrameLayout {
+        let mut segments: Vec<Vec<Segment>> = vec![Vec::new(); frames.len()];
+        let mut spanning = BTreeMap::new();
+        let mut empty = Vec::new();
+        // The frame the next byte is in, and where that frame starts in the decoded data.
+        let (mut frame, mut frame_start) = (0usize, 0u64);
+        let mut at_data = 0u64;
+        for (entry, size) in files {
+            if size == 0 {
+                empty.push(entry);
+                continue;
+            }
+            let mut done = 0u64;
+            let mut pieces = 0;
+            while done < size && frame < frames.len() {
+                let frame_end = frame_start + frames[frame].uncompressed_len;
+                let len = (size - done).min(frame_end - at_data);
+                segments[frame].push(Segment {
+                    entry,
+                    at: done,
+                    len,
+                    whole: len == size,
+                });
+                pieces += 1;
+                done += len;
+                at_data += len;
+                if at_data == frame_end {
+                    frame += 1;
+                    frame_start = frame_end;
+                }
+            }
+            if pieces > 1 {
+                spanning.insert(entry, pieces);
+            }
+        }
+        FrameLayout {
+            segments,
+            spanning,
+            empty,
+        }
+    }
+}
+
+/// Reads `len` bytes of a file from `at`, hashing every byte it hands out.
+struct HashingAt<'f> {
+    file: &'f File,
+    at: u64,
+    end: u64,
+    hasher: Sha256,
+}
+
+impl Read for HashingAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min((self.end - self.at) as usize);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.at)?;
+        self.hasher.update(&buf[..n]);
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// One frame, decoded as it is read: exactly the frame's listed bytes, then
+/// [`FrameStream::finish`] checks its SHA-256 and that nothing follows.
+pub struct FrameStream<'f> {
+    decoder: zstd::stream::read::Decoder<'static, BufReader<HashingAt<'f>>>,
+    spec: FrameSpec,
+    left: u64,
+    /// "installer \"/path\" is damaged: data frame 2 of 3 (bytes a..b)", for messages.
+    place: String,
+}
+
+impl<'f> FrameStream<'f> {
+    /// Frame `index` (of `count`) of `file`, whose data starts at `data_start`.
+    pub fn open(
+        file: &'f File,
+        data_start: u64,
+        spec: FrameSpec,
+        index: usize,
+        count: usize,
+        shown: &str,
+        window_log_max: u32,
+    ) -> io::Result<FrameStream<'f>> {
+        let start = data_start + spec.offset;
+        let place = format!(
+            "{shown} is damaged: data frame {} of {count} (bytes {start}..{})",
+            index + 1,
+            start + spec.compressed_len
+        );
+        let source = HashingAt {
+            file,
+            at: start,
+            end: start + spec.compressed_len,
+            hasher: Sha256::new(),
+        };
+        let mut decoder =
+            zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(128 << 10, source))?
+                .single_frame();
+        decoder.window_log_max(window_log_max)?;
+        Ok(FrameStream {
+            decoder,
+            spec,
+            left: spec.uncompressed_len,
+            place,
+        })
+    }
+
+    /// Checks, after its last byte was read, that the frame ends there and its compressed
+    /// bytes are the ones the manifest lists.
+    pub fn finish(mut self) -> io::Result<()> {
+        if self.left != 0 {
+            return Err(FrameDamaged::io(format!(
+                "{}: {} of its bytes were not read",
+                self.place, self.left
+            )));
+        }
+        let mut more = [0u8; 1];
+        if self.decoder.read(&mut more).map_err(|e| self.damaged(e))? != 0 {
+            return Err(FrameDamaged::io(format!(
+                "{} decodes to more than the {} bytes the manifest says",
+                self.place, self.spec.uncompressed_len
+            )));
+        }
+        let place = self.place;
+        let mut rest = self.decoder.finish();
+        io::copy(&mut rest, &mut io::sink())
+            .map_err(|e| io::Error::other(format!("cannot read {place}: {e}")))?;
+        let source = rest.into_inner();
+        if source.at != source.end || <[u8; 32]>::from(source.hasher.finalize()) != self.spec.sha256
+        {
+            return Err(FrameDamaged::io(format!(
+                "{place} does not match the manifest's SHA-256"
+            )));
+        }
+        Ok(())
+    }
+
+    fn damaged(&self, e: io::Error) -> io::Error {
+        FrameDamaged::io(format!("{} does not decode: {e}", self.place))
+    }
+}
+
+impl std::fmt::Debug for FrameStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameStream")
+            .field("place", &self.place)
+            .field("left", &self.left)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Read for FrameStream<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min(self.left.try_into().unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self
+            .decoder
+            .read(&mut buf[..want])
+            .map_err(|e| self.damaged(e))?;
+        if n == 0 {
+            return Err(FrameDamaged::io(format!(
+                "{} decodes to {} bytes, the manifest says {}",
+                self.place,
+                self.spec.uncompressed_len - self.left,
+                self.spec.uncompressed_len
+            )));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,6 +617,82 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("data frame 1 of 2"), "{err}");
+    }
+
+    #[test]
+    fn a_layout_cuts_files_at_frame_boundaries() {
+        let spec = |uncompressed_len| FrameSpec {
+            offset: 0,
+            compressed_len: 1,
+            uncompressed_len,
+            sha256: [0; 32],
+        };
+        // Frames of 10, 10 and 5 bytes; files of 4, 0, 12 (over the first boundary), 9.
+        let layout = FrameLayout::new(
+            &[spec(10), spec(10), spec(5)],
+            [(7, 4), (8, 0), (9, 12), (3, 9)],
+        );
+        let seg = |entry, at, len, whole| Segment {
+            entry,
+            at,
+            len,
+            whole,
+        };
+        assert_eq!(
+            layout.segments,
+            vec![
+                vec![seg(7, 0, 4, true), seg(9, 0, 6, false)],
+                vec![seg(9, 6, 6, false), seg(3, 0, 4, false)],
+                vec![seg(3, 4, 5, false)],
+            ]
+        );
+        assert_eq!(layout.spanning, BTreeMap::from([(9, 2), (3, 2)]));
+        assert_eq!(layout.empty, vec![8]);
+    }
+
+    #[test]
+    fn a_stream_gives_one_frame_and_checks_it_at_its_end() {
+        let data = data(300_000);
+        let (file, specs) = framed(&data, 100_000, 17);
+        let handle = file.reopen().unwrap();
+        let open = |spec, index| {
+            FrameStream::open(&handle, 17, spec, index, 3, "installer \"t\"", 24).unwrap()
+        };
+        let mut out = Vec::new();
+        let mut stream = open(specs[1], 1);
+        stream.read_to_end(&mut out).unwrap();
+        stream.finish().unwrap();
+        assert_eq!(out, data[100_000..200_000]);
+
+        // Its listed hash is not its bytes'.
+        let mut wrong = specs[2];
+        wrong.sha256[0] ^= 1;
+        let mut stream = open(wrong, 2);
+        stream.read_to_end(&mut Vec::new()).unwrap();
+        let err = stream.finish().unwrap_err().to_string();
+        assert!(err.contains("data frame 3 of 3"), "{err}");
+        assert!(
+            err.contains("does not match the manifest's SHA-256"),
+            "{err}"
+        );
+
+        // Listed shorter or longer than it decodes to.
+        let mut short = specs[0];
+        short.uncompressed_len -= 1;
+        let mut stream = open(short, 0);
+        stream.read_to_end(&mut Vec::new()).unwrap();
+        let err = stream.finish().unwrap_err().to_string();
+        assert!(err.contains("decodes to more than"), "{err}");
+        let mut long = specs[0];
+        long.uncompressed_len += 1;
+        let err = open(long, 0)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("decodes to 100000 bytes, the manifest says 100001"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use sha2::{Digest, Sha256};
 
-use crate::bundle::frames::FrameReader;
-use crate::bundle::manifest::Manifest;
+use crate::bundle::frames::{FrameReader, FrameStream};
+use crate::bundle::manifest::{FrameSpec, Manifest};
 use crate::bundle::signing::{self, PublicKey, Trust};
 use crate::bundle::trailer::{self, Located, Trailer};
 
@@ -119,12 +119,8 @@ impl Packed {
     /// decoded. [`Packed::finish`] checks that it was read to its end.
     pub fn decoder(&self) -> anyhow::Result<DataDecoder> {
         let shown = self.path.display();
-        let file =
-            File::open(&self.path).with_context(|| format!("cannot open installer \"{shown}\""))?;
-        let frames = self
-            .manifest
-            .frames()
-            .with_context(|| format!("installer \"{shown}\" is damaged"))?;
+        let file = self.open_data()?;
+        let frames = self.frames()?;
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -137,6 +133,38 @@ impl Packed {
             WINDOW_LOG_MAX,
             threads,
         ))
+    }
+
+    /// The data's frames, checked when the installer was opened.
+    pub fn frames(&self) -> anyhow::Result<Vec<FrameSpec>> {
+        self.manifest
+            .frames()
+            .with_context(|| format!("installer \"{}\" is damaged", self.path.display()))
+    }
+
+    /// Opens the installer file for [`Packed::frame_stream`]: one handle per thread.
+    pub fn open_data(&self) -> anyhow::Result<File> {
+        File::open(&self.path)
+            .with_context(|| format!("cannot open installer \"{}\"", self.path.display()))
+    }
+
+    /// Frame `index` of `frames` (from [`Packed::frames`]), decoded as it is read from `file`.
+    pub fn frame_stream<'f>(
+        &self,
+        file: &'f File,
+        frames: &[FrameSpec],
+        index: usize,
+    ) -> anyhow::Result<FrameStream<'f>> {
+        FrameStream::open(
+            file,
+            self.trailer.program_len,
+            frames[index],
+            index,
+            frames.len(),
+            &format!("installer \"{}\"", self.path.display()),
+            WINDOW_LOG_MAX,
+        )
+        .context("cannot start the zstd decoder")
     }
 
     /// After the last file: every frame must have been read to its end (the manifest's sizes

@@ -19,6 +19,7 @@ use crate::base::layout;
 use crate::base::ownership;
 use crate::bundle::contents::Bundle;
 use crate::bundle::entry::EntryKind;
+use crate::bundle::frames::{FrameDamaged, FrameLayout, Segment};
 use crate::engine::control::RunControl;
 use crate::engine::desktop::{self, MenuFile};
 use crate::engine::faults;
@@ -426,17 +427,6 @@ fn refuse_problems(plan: &Plan) -> anyhow::Result<()> {
 
 /// How often the copy reports progress, in milliseconds.
 const PROGRESS_INTERVAL_MS: u64 = 25;
-/// Packed installs: files up to this size travel to a writer whole; larger ones in chunks.
-const WHOLE_FILE_MAX: u64 = 256 << 10;
-/// Packed installs: the size of one chunk of a large file.
-const CHUNK: u64 = 1 << 20;
-/// Packed installs: jobs decoded ahead of the writers. With [`WHOLE_FILE_MAX`] and
-/// [`QUEUED_CHUNKS`] this bounds the decoded data queued here to about 4 MiB + 5 MiB per large
-/// file in flight, whatever the payload size (the frames being decoded come on top: see
-/// `bundle::frames`).
-const QUEUED_JOBS: usize = 16;
-const QUEUED_CHUNKS: usize = 4;
-
 /// One file (or symlink) for a staging worker.
 struct Job {
     index: usize,
@@ -448,45 +438,22 @@ enum Content {
     OwnFile,
     /// No data: a symlink.
     None,
-    /// The whole file, decoded.
+    /// The whole file, as bytes (an empty file of a packed installer).
     Bytes(Vec<u8>),
-    /// A large file, arriving in order from the decoder thread.
-    Chunks(ChunkReader),
 }
 
-/// Reads a file's chunks as the decoder sends them; ends when the decoder closes the queue.
-struct ChunkReader {
-    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
-    current: Vec<u8>,
-    at: usize,
-}
+/// A staged entry and, for a file, the SHA-256 of what was staged.
+type Staged = (usize, Option<[u8; 32]>);
 
-impl ChunkReader {
-    fn new(chunks: std::sync::mpsc::Receiver<Vec<u8>>) -> Self {
-        ChunkReader {
-            chunks,
-            current: Vec::new(),
-            at: 0,
-        }
-    }
-}
+/// A file a frame finished, to be checked once the frame is: its index, the bytes written,
+/// the size and SHA-256 the bundle promises, and the SHA-256 of what was written.
+type Written<'a> = (usize, u64, u64, Option<&'a [u8; 32]>, [u8; 32]);
 
-impl Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.at == self.current.len() {
-            match self.chunks.recv() {
-                Ok(chunk) => {
-                    self.current = chunk;
-                    self.at = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len() - self.at);
-        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
+/// A staged file cut by a frame boundary: written piece by piece by the threads that decode
+/// its frames.
+struct Spanning {
+    file: std::fs::File,
+    pieces_left: AtomicUsize,
 }
 
 /// Progress shared by the staging workers.
@@ -846,44 +813,7 @@ impl<'a> Run<'a> {
                 })
             }
             Some((packed, order)) => {
-                // The frames decode on threads of their own; this many writers keep up with
-                // them, and more would only add memory (each holds a file in flight).
-                let writers = threads.min(4);
-                let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED_JOBS);
-                let job_rx = Mutex::new(Some(job_rx));
-                let next_job = || {
-                    let rx = job_rx.lock().unwrap_or_else(|e| e.into_inner());
-                    rx.as_ref().and_then(|rx| rx.recv().ok())
-                };
-                let decode_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-                let staged = std::thread::scope(|scope| {
-                    let decoder = scope.spawn(|| {
-                        if let Err(e) = self.decode(packed, order, wanted, job_tx, &failed) {
-                            failed.store(true, Ordering::Relaxed);
-                            *decode_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
-                        }
-                    });
-                    let workers: Vec<_> = (0..writers)
-                        .map(|_| {
-                            scope.spawn(|| self.stage_worker(&next_job, &progress, &failed, &fail))
-                        })
-                        .collect();
-                    let staged = workers
-                        .into_iter()
-                        .flat_map(|w| w.join().unwrap_or_default())
-                        .collect();
-                    // The writers stopped (done, failed or cancelled): close the queue, so a
-                    // decoder waiting to hand over one more job gives up instead of waiting
-                    // forever.
-                    job_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    let _ = decoder.join();
-                    staged
-                });
-                // A decoding error explains a writer's short file better than the writer can.
-                if let Some(error) = decode_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-                    return Err(error);
-                }
-                staged
+                self.stage_frames(packed, order, wanted, threads, &progress, &failed)?
             }
         };
         if let Some(error) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -940,93 +870,267 @@ impl<'a> Run<'a> {
         mine
     }
 
-    /// The decoder thread of a packed install: reads the data stream file by file in data
-    /// order and queues a job for each. Symlinks are queued first; they have no data.
-    fn decode(
+    /// Stages a packed installer's files: each thread takes a frame of the data, decodes it
+    /// and writes the files in it straight into staging; files with no data (symlinks, the
+    /// files ksn-setup adds, empty files) come first. A file cut by a frame boundary is
+    /// created here and written piece by piece by the threads that decode its frames; the
+    /// one that writes its last piece reads it back to check it. Returns the staged hashes.
+    #[allow(clippy::too_many_arguments)]
+    fn stage_frames(
         &self,
         packed: &crate::bundle::packed::Packed,
         order: &[usize],
         wanted: &[bool],
-        jobs: std::sync::mpsc::SyncSender<Job>,
+        threads: usize,
+        progress: &StageProgress,
         failed: &AtomicBool,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Vec<(usize, Option<[u8; 32]>)>> {
         let bundle = self.bundle();
+        let frames = packed.frames()?;
+        let layout = FrameLayout::new(
+            &frames,
+            order.iter().map(|&i| (i, bundle.entries[i].size())),
+        );
         let in_data: std::collections::BTreeSet<usize> = order.iter().copied().collect();
+        let mut own: Vec<Job> = Vec::new();
         for (index, entry) in bundle.entries.iter().enumerate() {
             if !wanted[index] {
                 continue;
             }
-            // Symlinks have no data; files outside the data (the maintenance program and the
-            // statements ksn-setup adds itself) are read by the worker.
             let content = match entry.kind {
                 EntryKind::Symlink { .. } => Content::None,
+                // Files outside the data: the maintenance program and the statements
+                // ksn-setup adds itself, read by the worker.
                 EntryKind::File { .. } if !in_data.contains(&index) => Content::OwnFile,
                 _ => continue,
             };
-            if jobs.send(Job { index, content }).is_err() {
-                return Ok(());
+            own.push(Job { index, content });
+        }
+        for &index in &layout.empty {
+            if wanted[index] {
+                own.push(Job {
+                    index,
+                    content: Content::Bytes(Vec::new()),
+                });
             }
         }
-        let mut decoder = packed.decoder()?;
-        for &index in order {
-            if failed.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            self.control.checkpoint()?;
-            let entry = &bundle.entries[index];
-            let size = entry.size();
+        let mut spanning = std::collections::BTreeMap::new();
+        for (&index, &pieces) in &layout.spanning {
             if !wanted[index] {
-                // A repair restores only some files; the stream still has to be read past
-                // the others.
-                let copied = std::io::copy(&mut (&mut decoder).take(size), &mut std::io::sink())
-                    .with_context(|| crate::bundle::contents::damaged(&entry.path))?;
-                if copied != size {
-                    bail!(
-                        "{}: the data ends early",
-                        crate::bundle::contents::damaged(&entry.path)
-                    );
-                }
                 continue;
             }
-            if size <= WHOLE_FILE_MAX {
-                let mut bytes = vec![0u8; size as usize];
-                decoder
-                    .read_exact(&mut bytes)
-                    .with_context(|| crate::bundle::contents::damaged(&entry.path))?;
-                let job = Job {
-                    index,
-                    content: Content::Bytes(bytes),
-                };
-                if jobs.send(job).is_err() {
-                    return Ok(());
-                }
-            } else {
-                let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(QUEUED_CHUNKS);
-                let job = Job {
-                    index,
-                    content: Content::Chunks(ChunkReader::new(chunk_rx)),
-                };
-                if jobs.send(job).is_err() {
-                    return Ok(());
-                }
-                let mut left = size;
+            faults::hit("stage-file")?;
+            let staged = journal::staged(index);
+            let file = self
+                .staging
+                .create_new(&staged, 0o600)
+                .with_context(|| format!("cannot create \"{}\"", self.staging.display(&staged)))?;
+            spanning.insert(
+                index,
+                Spanning {
+                    file,
+                    pieces_left: AtomicUsize::new(pieces),
+                },
+            );
+        }
+        // Frames that hold something wanted: a repair decodes only those.
+        let todo: Vec<usize> = (0..frames.len())
+            .filter(|&f| layout.segments[f].iter().any(|s| wanted[s.entry]))
+            .collect();
+        let own = Mutex::new(own.into_iter());
+        let next_frame = AtomicUsize::new(0);
+        let results: Vec<(Vec<Staged>, Option<anyhow::Error>)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads.min(todo.len() + 1))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = Vec::new();
+                        let mut buffer = vec![0u8; 256 * 1024];
+                        let file = match packed.open_data() {
+                            Ok(file) => file,
+                            Err(e) => return (mine, Some(e)),
+                        };
+                        while !failed.load(Ordering::Relaxed) {
+                            let job = own.lock().unwrap_or_else(|e| e.into_inner()).next();
+                            let result = match job {
+                                Some(job) => {
+                                    let index = job.index;
+                                    self.control
+                                        .checkpoint()
+                                        .map_err(anyhow::Error::from)
+                                        .and_then(|()| Ok(faults::hit("stage-file")?))
+                                        .and_then(|()| self.stage_one(job, &mut buffer))
+                                        .map(|hash| {
+                                            progress
+                                                .file_done(self.reporter, &bundle.entries[index]);
+                                            vec![(index, hash)]
+                                        })
+                                }
+                                None => {
+                                    match todo.get(next_frame.fetch_add(1, Ordering::Relaxed)) {
+                                        Some(&frame) => self.stage_frame(
+                                            packed,
+                                            &file,
+                                            &frames,
+                                            frame,
+                                            &layout.segments[frame],
+                                            wanted,
+                                            &spanning,
+                                            progress,
+                                            &mut buffer,
+                                        ),
+                                        None => break,
+                                    }
+                                }
+                            };
+                            match result {
+                                Ok(done) => mine.extend(done),
+                                Err(e) => {
+                                    failed.store(true, Ordering::Relaxed);
+                                    return (mine, Some(e));
+                                }
+                            }
+                        }
+                        (mine, None)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        (Vec::new(), Some(anyhow!("a staging thread panicked")))
+                    })
+                })
+                .collect()
+        });
+        let mut staged = Vec::new();
+        let mut errors = Vec::new();
+        for (done, error) in results {
+            staged.extend(done);
+            errors.extend(error);
+        }
+        // Damage in the installer spoils the files it touches: name the damaged frame, which
+        // is the cause, rather than a file whose hash it spoilt first.
+        if let Some(at) = errors.iter().position(FrameDamaged::is_in) {
+            return Err(errors.swap_remove(at));
+        }
+        if let Some(error) = errors.into_iter().next() {
+            return Err(error);
+        }
+        Ok(staged)
+    }
+
+    /// Decodes one frame and writes its pieces of files into staging; returns the hashes of
+    /// the files it finished.
+    #[allow(clippy::too_many_arguments)]
+    fn stage_frame(
+        &self,
+        packed: &crate::bundle::packed::Packed,
+        file: &std::fs::File,
+        frames: &[crate::bundle::manifest::FrameSpec],
+        frame: usize,
+        segments: &[Segment],
+        wanted: &[bool],
+        spanning: &std::collections::BTreeMap<usize, Spanning>,
+        progress: &StageProgress,
+        buffer: &mut [u8],
+    ) -> anyhow::Result<Vec<(usize, Option<[u8; 32]>)>> {
+        use std::os::unix::fs::FileExt;
+        let bundle = self.bundle();
+        let mut stream = packed.frame_stream(file, frames, frame)?;
+        // Files whose last byte this frame held: checked once the frame is.
+        let mut finished: Vec<Written> = Vec::new();
+        let room = buffer.len() as u64;
+        for segment in segments {
+            let index = segment.entry;
+            let entry = &bundle.entries[index];
+            let damaged = || crate::bundle::contents::damaged(&entry.path);
+            if !wanted[index] {
+                // A repair restores only some files; the frame still has to be read past
+                // the others.
+                std::io::copy(&mut (&mut stream).take(segment.len), &mut std::io::sink())
+                    .with_context(damaged)?;
+                continue;
+            }
+            self.control.checkpoint()?;
+            let (size, sha256) = match &entry.kind {
+                EntryKind::File { size, sha256 } => (*size, sha256.as_ref()),
+                _ => bail!("\"{}\" has data but is not a file", entry.path),
+            };
+            let staged = journal::staged(index);
+            if segment.whole {
+                faults::hit("stage-file")?;
+                let mut out = self.staging.create_new(&staged, 0o600).with_context(|| {
+                    format!("cannot create \"{}\"", self.staging.display(&staged))
+                })?;
+                let mut hasher = Sha256::new();
+                let mut left = segment.len;
                 while left > 0 {
-                    let mut chunk = vec![0u8; left.min(CHUNK) as usize];
-                    decoder
-                        .read_exact(&mut chunk)
-                        .with_context(|| crate::bundle::contents::damaged(&entry.path))?;
-                    left -= chunk.len() as u64;
-                    if chunk_tx.send(chunk).is_err() {
-                        // The writer stopped (it failed or the run is cancelled).
-                        return Ok(());
+                    let piece = &mut buffer[..left.min(room) as usize];
+                    stream.read_exact(piece).with_context(damaged)?;
+                    hasher.update(&*piece);
+                    out.write_all(piece).with_context(|| {
+                        format!(
+                            "cannot write \"{}\" (staging {})",
+                            entry.path,
+                            self.staging.display(&staged)
+                        )
+                    })?;
+                    left -= piece.len() as u64;
+                    self.control.checkpoint()?;
+                }
+                finished.push((index, segment.len, size, sha256, hasher.finalize().into()));
+            } else {
+                let target = spanning
+                    .get(&index)
+                    .with_context(|| format!("no staged file for \"{}\"", entry.path))?;
+                let mut at = segment.at;
+                let end = segment.at + segment.len;
+                while at < end {
+                    let piece = &mut buffer[..(end - at).min(room) as usize];
+                    stream.read_exact(piece).with_context(damaged)?;
+                    target.file.write_all_at(piece, at).with_context(|| {
+                        format!(
+                            "cannot write \"{}\" (staging {})",
+                            entry.path,
+                            self.staging.display(&staged)
+                        )
+                    })?;
+                    at += piece.len() as u64;
+                    self.control.checkpoint()?;
+                }
+                if target.pieces_left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    // Every piece is written: hash what the file holds now, so the check is
+                    // of the staged file itself.
+                    let mut hasher = Sha256::new();
+                    let mut at = 0u64;
+                    loop {
+                        let n = target.file.read_at(buffer, at).with_context(|| {
+                            format!("cannot read back \"{}\"", self.staging.display(&staged))
+                        })?;
+                        if n == 0 {
+                            break;
+                        }
+                        hasher.update(&buffer[..n]);
+                        at += n as u64;
                     }
-                    if failed.load(Ordering::Relaxed) {
-                        return Ok(());
-                    }
+                    finished.push((index, at, size, sha256, hasher.finalize().into()));
                 }
             }
         }
-        packed.finish(decoder)
+        // The frame's own check first: when its bytes are damaged, that is what to report,
+        // not the file they spoilt.
+        stream.finish().map_err(anyhow::Error::from)?;
+        let mut done = Vec::with_capacity(finished.len());
+        for (index, written, size, sha256, digest) in finished {
+            let entry = &bundle.entries[index];
+            done.push((
+                index,
+                self.checked(index, entry, written, size, sha256, digest)?,
+            ));
+            progress.file_done(self.reporter, entry);
+        }
+        Ok(done)
     }
 
     fn stage_one(&self, job: Job, buffer: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {
@@ -1071,7 +1175,6 @@ impl<'a> Run<'a> {
                 let mut reader: Box<dyn Read + '_> = match job.content {
                     Content::OwnFile => self.bundle().read_file(index)?,
                     Content::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
-                    Content::Chunks(chunks) => Box::new(chunks),
                     Content::None => bail!("no data was queued for \"{}\"", entry.path),
                 };
                 let mut file = self.staging.create_new(&staged, 0o600).with_context(|| {
