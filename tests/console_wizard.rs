@@ -333,8 +333,12 @@ fn ctrl_c_during_the_install_rolls_back() {
         s.send(answer);
     }
     s.wait_stopped();
-    // Config and consent line are on disk: there is something to roll back.
-    assert!(dir.join("etc/product.toml").exists());
+    // Config and consent line are on disk, in the tree being built beside the install folder
+    // (which does not exist until that tree moves into place): there is something to roll
+    // back.
+    let beside = tmp.path().join(".p.ksn-setup-new");
+    assert!(beside.join("etc/product.toml").exists());
+    assert!(!dir.exists());
     // Ctrl-C typed while it is stopped acts as soon as it goes on.
     s.send("\x03");
     std::thread::sleep(Duration::from_millis(50));
@@ -346,6 +350,7 @@ fn ctrl_c_during_the_install_rolls_back() {
     let seen = s.transcript();
     assert!(seen.contains("rolled back"), "{seen}");
     assert!(!dir.exists(), "{:?}\n{seen}", snapshot(&dir));
+    assert!(!beside.exists(), "{:?}\n{seen}", snapshot(&beside));
 }
 
 #[test]

@@ -526,7 +526,20 @@ fn mode_of(meta: &fs::Metadata) -> u32 {
 }
 
 /// After any run that exited, or after `recover`: no transaction folder, no temp file.
+/// Where a fresh install into `target` builds its tree before moving it into place.
+fn beside(target: &Path) -> PathBuf {
+    let name = target.file_name().unwrap().to_str().unwrap();
+    target.with_file_name(format!(".{name}.ksn-setup-new"))
+}
+
 fn assert_clean(target: &Path, ctx: &str) {
+    if exists(&beside(target)) {
+        panic!(
+            "{ctx}: the fresh install's folder {} was left behind:\n{}",
+            beside(target).display(),
+            listing(&beside(target), 30)
+        );
+    }
     if !exists(target) {
         return;
     }
@@ -1124,9 +1137,20 @@ const FAULT_POINTS: &[&str] = &[
     "install-file#5",
     "remove-obsolete",
     "receipt",
+    "move-into-place",
+    "moved-into-place",
     "before-commit",
     "after-commit",
 ];
+
+/// Whether an install reaches fault point `point`: a fresh target's tree is built beside it
+/// and moved into place whole, so nothing is moved file by file or removed as obsolete; a
+/// reinstall moves each file, and has no tree to move.
+fn reaches(point: &str, reinstall: bool) -> bool {
+    let per_file = point.starts_with("install-file") || point == "remove-obsolete";
+    let fresh = point.ends_with("into-place");
+    (reinstall || !per_file) && (!reinstall || !fresh)
+}
 
 #[test]
 fn killed_at_every_fault_point_then_recovered() {
@@ -1161,10 +1185,9 @@ fn killed_at_every_fault_point_then_recovered() {
                     &format!("kill@{point}"),
                 ));
                 if !outcome.killed() {
-                    // A fresh target has nothing obsolete to remove: the point may never come.
-                    if point == "remove-obsolete" && !reinstall && outcome.status.code() == Some(0)
-                    {
-                        println!("     ({point} not reached on a fresh target; install completed)");
+                    // Each install path has points of its own; the other's never come.
+                    if !reaches(point, reinstall) && outcome.status.code() == Some(0) {
+                        println!("     ({point} is not on this install's path; install completed)");
                         assert_installed(&v2, &target, &name);
                         assert_clean(&target, &name);
                         return;
@@ -1242,6 +1265,9 @@ fn full_disk_fails_cleanly_and_rolls_back() {
     // (At `receipt` nothing is left that needs space: the install rightly succeeds.)
     for point in ["config", "stage-file#3", "install-file#2"] {
         for reinstall in [false, true] {
+            if !reaches(point, reinstall) {
+                continue;
+            }
             let name = format!(
                 "(b) the disk fills up at {point} during a {}",
                 if reinstall {
@@ -1356,13 +1382,15 @@ fn power_cut_during_install_and_after_success() {
         "install-file#20",
         "remove-obsolete",
         "receipt",
+        "move-into-place",
+        "moved-into-place",
         "before-commit",
         "after-commit",
     ];
     for point in points {
         for reinstall in [false, true] {
-            // A fresh target has nothing obsolete: the pause would never come.
-            if point == "remove-obsolete" && !reinstall {
+            // Each install path has points of its own: the pause would never come.
+            if !reaches(point, reinstall) {
                 continue;
             }
             let name = format!(
@@ -1467,8 +1495,19 @@ fn install_after_a_kill_recovers_first() {
     write_tree(&v2, &small_payload(2));
 
     let mut failures = Vec::new();
-    for point in ["config", "staged", "install-file#1", "after-commit"] {
+    let points = [
+        "config",
+        "staged",
+        "install-file#1",
+        "move-into-place",
+        "moved-into-place",
+        "after-commit",
+    ];
+    for point in points {
         for reinstall in [false, true] {
+            if !reaches(point, reinstall) {
+                continue;
+            }
             let name = format!(
                 "kill@{point} on a {}, then install again without recover",
                 if reinstall {

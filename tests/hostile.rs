@@ -494,61 +494,91 @@ fn resume(child: &std::process::Child) {
 
 #[test]
 fn a_hostile_umask_leaves_nothing_writable_by_others() {
-    let g = Ground::new();
-    let dir = g.path("product");
-    let mut cmd = install_command(&dir, &["--payload", &g.payload()]);
-    cmd.env("KSN_SETUP_FAULT", "pause@staged")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: umask is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::umask(0);
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
-    wait_stopped(&mut child);
-    let mode = |rel: &str| {
-        fs::symlink_metadata(dir.join(rel))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o7777
-    };
-    // Mid-transaction: ksn-setup's own folders and files are private, and so is every
-    // staged file until it moves into place.
-    assert_eq!(mode(".ksn-setup"), 0o755);
-    assert_eq!(mode(".ksn-setup/lock"), 0o600);
-    assert_eq!(mode(".ksn-setup/txn"), 0o700);
-    assert_eq!(mode(".ksn-setup/txn/staging"), 0o700);
-    assert_eq!(mode(".ksn-setup/txn/journal.jsonl"), 0o600);
-    let staging = dir.join(".ksn-setup/txn/staging");
-    for entry in fs::read_dir(&staging).unwrap() {
-        let meta = fs::symlink_metadata(entry.unwrap().path()).unwrap();
-        if meta.is_file() {
-            assert_eq!(meta.permissions().mode() & 0o7777, 0o600, "a staged file");
+    // Both install paths: a target that does not exist is built beside it and moved into
+    // place whole; an existing (empty) folder gets each file moved in on its own.
+    for fresh in [true, false] {
+        let g = Ground::new();
+        let dir = g.path("product");
+        if !fresh {
+            fs::create_dir(&dir).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         }
-    }
-    resume(&child);
-    let out = child.wait_with_output().unwrap();
-    assert_ok(&out);
-    assert_eq!(mode(""), 0o755);
-    assert_eq!(mode("etc"), 0o755);
-    assert_eq!(mode("etc/product.toml"), 0o644);
-    assert_eq!(mode("etc/consent-log.jsonl"), 0o644);
-    assert_eq!(mode(".ksn-setup/receipt.toml"), 0o644);
-    let payload = snapshot(&g.path("payload"));
-    for (path, node) in snapshot(&dir) {
-        let found = match node {
-            Node::Dir { mode } | Node::File { mode, .. } => mode,
-            Node::Symlink { .. } => continue,
+        let mut cmd = install_command(&dir, &["--payload", &g.payload()]);
+        cmd.env("KSN_SETUP_FAULT", "pause@staged")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // SAFETY: umask is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::umask(0);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
+        wait_stopped(&mut child);
+        let mode_in = |root: &Path, rel: &str| {
+            fs::symlink_metadata(root.join(rel))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
         };
-        let wanted = match payload.get(&path) {
-            Some(Node::Dir { mode } | Node::File { mode, .. }) => *mode,
-            _ => 0o755,
+        // Mid-transaction: ksn-setup's own folders and files are private, and so is every
+        // staged file until it moves into place (a fresh tree is private as a whole).
+        let building = if fresh {
+            dir.with_file_name(".product.ksn-setup-new")
+        } else {
+            dir.clone()
         };
-        assert_eq!(found & 0o022, wanted & 0o022, "{path} is {found:o}");
+        if fresh {
+            assert!(!dir.exists(), "the target appeared before the tree moved");
+            assert_eq!(mode_in(&building, ""), 0o700, "the tree being built");
+        }
+        assert_eq!(mode_in(&building, ".ksn-setup"), 0o755);
+        assert_eq!(mode_in(&building, ".ksn-setup/lock"), 0o600);
+        assert_eq!(mode_in(&building, ".ksn-setup/txn"), 0o700);
+        assert_eq!(mode_in(&building, ".ksn-setup/txn/journal.jsonl"), 0o600);
+        if !fresh {
+            assert_eq!(mode_in(&building, ".ksn-setup/txn/staging"), 0o700);
+            let staging = dir.join(".ksn-setup/txn/staging");
+            for entry in fs::read_dir(&staging).unwrap() {
+                let meta = fs::symlink_metadata(entry.unwrap().path()).unwrap();
+                if meta.is_file() {
+                    assert_eq!(meta.permissions().mode() & 0o7777, 0o600, "a staged file");
+                }
+            }
+        }
+        // Nothing is writable by others that the payload does not make so.
+        let payload = snapshot(&g.path("payload"));
+        for (path, node) in snapshot(&building) {
+            if let Node::Dir { mode } | Node::File { mode, .. } = node {
+                let wanted = match payload.get(&path) {
+                    Some(Node::Dir { mode } | Node::File { mode, .. }) => *mode,
+                    _ => 0,
+                };
+                assert_eq!(mode & 0o022 & !wanted, 0, "{path} is {mode:o} while staged");
+            }
+        }
+        resume(&child);
+        let out = child.wait_with_output().unwrap();
+        assert_ok(&out);
+        let mode = |rel: &str| mode_in(&dir, rel);
+        assert_eq!(mode(""), 0o755);
+        assert_eq!(mode("etc"), 0o755);
+        assert_eq!(mode("etc/product.toml"), 0o644);
+        assert_eq!(mode("etc/consent-log.jsonl"), 0o644);
+        assert_eq!(mode(".ksn-setup/receipt.toml"), 0o644);
+        for (path, node) in snapshot(&dir) {
+            let found = match node {
+                Node::Dir { mode } | Node::File { mode, .. } => mode,
+                Node::Symlink { .. } => continue,
+            };
+            let wanted = match payload.get(&path) {
+                Some(Node::Dir { mode } | Node::File { mode, .. }) => *mode,
+                _ => 0o755,
+            };
+            assert_eq!(found & 0o022, wanted & 0o022, "{path} is {found:o}");
+        }
     }
 }
 

@@ -256,11 +256,27 @@ fn dry_run_prints_the_ordered_plan_and_changes_nothing() {
     let log = plan
         .find("append the decision to etc/consent-log.jsonl")
         .expect("log step");
-    let first_file = plan.find("install bin/").expect("payload step");
+    // The folder does not exist: the tree is built beside it, then moved into place whole.
+    let files = plan.find("into their places in").expect("payload step");
+    let moved = plan.find("move it all into place").expect("the move");
     assert!(
-        config < log && log < first_file,
-        "config, then consent record, then payload:\n{plan}"
+        config < log && log < files && files < moved,
+        "config, then consent record, then payload, then the move:\n{plan}"
     );
+    // Into an existing folder, each file is staged and then moved in on its own.
+    fs::create_dir(&dir).unwrap();
+    let out = install(&dir, &["--ksn", "agree", "--dry-run"]);
+    assert_ok(&out);
+    let plan = String::from_utf8_lossy(&out.stdout);
+    let config = plan.find("write etc/product.toml").expect("config step");
+    let first_file = plan.find("install bin/").expect("payload step");
+    assert!(config < first_file, "config, then payload:\n{plan}");
+    assert!(!plan.contains("move it all into place"), "{plan}");
+    assert!(
+        fs::read_dir(&dir).unwrap().next().is_none(),
+        "a dry run writes nothing"
+    );
+    fs::remove_dir(&dir).unwrap();
     assert!(plan.contains("participates in KSN"), "{plan}");
     assert!(!dir.exists());
 }
@@ -563,7 +579,9 @@ fn log_file_records_steps_in_order_and_errors_with_causes() {
     let config = text
         .find("wrote etc/product.toml")
         .expect("config step logged");
-    let first = text.find("installed bin/").expect("payload step logged");
+    let first = text
+        .find("moved the whole tree into place")
+        .expect("payload step logged");
     assert!(config < first, "{text}");
     assert!(text.contains("committed"));
 

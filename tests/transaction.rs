@@ -29,6 +29,8 @@ const POINTS: &[&str] = &[
     "remove-obsolete",
     "receipt-temp",
     "receipt",
+    "move-into-place",
+    "moved-into-place",
     "before-commit",
 ];
 
@@ -61,8 +63,9 @@ fn injected_failure_at_every_step_rolls_back_exactly() {
             &["--payload", v2.to_str().unwrap(), "--ksn", "decline"],
             Some(&fault),
         );
-        if *point == "remove-obsolete" {
-            // A fresh install has nothing obsolete, so the point is never reached.
+        // A fresh target is built beside it and moved into place whole: nothing is moved
+        // file by file and nothing is obsolete, so those points are never reached.
+        if point.starts_with("install-file") || *point == "remove-obsolete" {
             assert_ok(&out);
         } else {
             assert_eq!(
@@ -81,8 +84,16 @@ fn injected_failure_at_every_step_rolls_back_exactly() {
                 !fresh.exists(),
                 "{fault}: a failed fresh install leaves nothing"
             );
+            assert!(
+                !beside(&fresh).exists(),
+                "{fault}: a failed fresh install leaves nothing beside its target either"
+            );
         }
 
+        // A reinstall moves each file: it has no tree to move into place.
+        if point.ends_with("into-place") {
+            continue;
+        }
         let out = install_with(
             &earlier,
             &["--payload", v2.to_str().unwrap(), "--ksn", "decline"],
@@ -115,6 +126,12 @@ fn missing_parent_folders_created_by_a_failed_install_are_removed() {
         !tmp.path().join("a").exists(),
         "created ancestors are removed too"
     );
+}
+
+/// Where a fresh install into `dir` builds its tree before moving it into place.
+fn beside(dir: &Path) -> std::path::PathBuf {
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    dir.with_file_name(format!(".{name}.ksn-setup-new"))
 }
 
 /// Starts an install that stops itself at `point`, and waits until it has. The caller
@@ -153,18 +170,35 @@ fn config_and_consent_record_are_on_disk_before_the_first_payload_file() {
         .filter(|(_, n)| !matches!(n, Node::Dir { .. }))
         .map(|(p, _)| p)
         .collect();
-    // Stopped while staging and just before the first file is moved into place.
-    for point in ["stage-file", "install-file"] {
-        let dir = tmp.path().join(point);
+    // Stopped while staging and just before the payload moves into place: for a target that
+    // does not exist, the tree is built beside it and moves whole; into an existing (empty)
+    // folder each file moves on its own.
+    for (point, fresh) in [
+        ("stage-file", true),
+        ("move-into-place", true),
+        ("stage-file", false),
+        ("install-file", false),
+    ] {
+        let dir = tmp.path().join(format!("{point}-{fresh}"));
+        if !fresh {
+            fs::create_dir(&dir).unwrap();
+        }
+        let records = if fresh { beside(&dir) } else { dir.clone() };
         let child = start_paused(&dir, &["--ksn", "agree"], point);
-        let config = read_toml(&dir.join("etc/product.toml"));
+        if fresh {
+            assert!(
+                !dir.exists(),
+                "{point}: the target exists before the tree moved"
+            );
+        }
+        let config = read_toml(&records.join("etc/product.toml"));
         assert_eq!(
             config["ksn"]["decision"].as_str(),
             Some("agreed"),
             "{point}"
         );
         assert_eq!(config["ksn"]["decided_by"].as_str(), Some("administrator"));
-        let lines = consent_lines(&dir);
+        let lines = consent_lines(&records);
         assert_eq!(lines.len(), 1, "{point}");
         assert_eq!(lines[0]["decision"], "agreed");
         for file in &payload_files {
@@ -183,8 +217,12 @@ fn config_and_consent_record_are_on_disk_before_the_first_payload_file() {
                 .unwrap(),
         );
         assert!(
-            !dir.exists(),
+            !dir.exists() || fs::read_dir(&dir).unwrap().next().is_none(),
             "{point}: recovery removes the unfinished install"
+        );
+        assert!(
+            !beside(&dir).exists(),
+            "{point}: recovery removes the tree being built"
         );
     }
 }

@@ -334,6 +334,40 @@ impl Dir {
         })
     }
 
+    /// Renames `from` to `to` below `to_dir`, only if nothing stands at `to` (`EEXIST` then).
+    pub fn rename_new(&self, from: &str, to_dir: &Dir, to: &str) -> io::Result<()> {
+        self.at(from, |from_parent, from_name| {
+            to_dir.at(to, |to_parent, to_name| {
+                rustix::fs::renameat_with(
+                    from_parent,
+                    from_name,
+                    to_parent,
+                    to_name,
+                    rustix::fs::RenameFlags::NOREPLACE,
+                )
+                .map_err(err)
+            })
+        })
+    }
+
+    /// The device and inode of this folder: which folder it is, whatever its name now.
+    pub fn id(&self) -> io::Result<(u64, u64)> {
+        let st = rustix::fs::fstat(&self.fd).map_err(err)?;
+        Ok((st.st_dev, st.st_ino))
+    }
+
+    /// The device and inode of what stands at `rel` (a symlink itself), if anything does.
+    pub fn id_of(&self, rel: &str) -> io::Result<Option<(u64, u64)>> {
+        let found = self.at(rel, |parent, name| {
+            rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW).map_err(err)
+        });
+        match found {
+            Ok(st) => Ok(Some((st.st_dev, st.st_ino))),
+            Err(e) if is_absent(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Makes `to` below `to_dir` a second name of `from` (a symlink is linked itself).
     pub fn hard_link(&self, from: &str, to_dir: &Dir, to: &str) -> io::Result<()> {
         self.at(from, |from_parent, from_name| {

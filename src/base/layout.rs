@@ -27,3 +27,11 @@ pub const STATEMENTS_DIR: &str = "lib/ksn-setup/statements";
 pub const PROGRAM: &str = "lib/ksn-setup/ksn-setup";
 /// Opens the product's settings window.
 pub const SETTINGS_LAUNCHER: &str = "bin/ksn-settings";
+
+/// Where a fresh install builds its tree before one rename moves it to `target`: a hidden
+/// folder beside it, on the same file system, named after it (`/opt/.ksn-demo.ksn-setup-new`
+/// for `/opt/ksn-demo`). `None` for a path with no parent or no UTF-8 name.
+pub fn fresh_dir(target: &std::path::Path) -> Option<std::path::PathBuf> {
+    let name = target.file_name()?.to_str()?;
+    Some(target.parent()?.join(format!(".{name}.ksn-setup-new")))
+}

@@ -68,6 +68,10 @@ pub fn install(
         plan
     };
 
+    if plan.fresh {
+        return install_fresh(bundle, plan, reporter, control, recovered);
+    }
+
     // Folders for the target itself and `.ksn-setup`, so the lock has a place to live.
     let (root, created) = open_target(&target_dir, &plan.target_dirs)?;
     let lock = match FolderLock::acquire(&root) {
@@ -103,7 +107,15 @@ pub fn install(
     }
 
     let work = Work::install(&current);
-    let result = run_journaled(&root, &created, &work, Some(bundle), reporter, control);
+    let result = run_journaled(
+        &root,
+        &created,
+        &work,
+        Some(bundle),
+        None,
+        reporter,
+        control,
+    );
     drop(lock);
     result?;
     Ok(Installed {
@@ -112,44 +124,196 @@ pub fn install(
     })
 }
 
+/// Where a fresh install builds its tree, and where the tree goes.
+struct FreshTree<'a> {
+    /// The folder above the target.
+    parent: &'a Dir,
+    /// The name of the folder beside the target ([`layout::fresh_dir`]).
+    beside: String,
+    /// The target's name.
+    name: String,
+}
+
+/// A fresh install: the target does not exist. The whole tree, the config and consent
+/// record first, is built in a folder of its own beside the target (mode 0700 until it moves)
+/// under its own lock and journal, and [`Op::MoveIntoPlace`] moves it to the target with one
+/// rename. Before that rename nothing is at the target; a rollback, or the recovery of a
+/// killed run, removes the tree wherever it is.
+fn install_fresh(
+    bundle: &Bundle,
+    plan: &Plan,
+    reporter: &Reporter,
+    control: &RunControl,
+    recovered: Option<String>,
+) -> anyhow::Result<Installed> {
+    let target_dir = &plan.target;
+    let (Some(beside_path), Some(name), Some(parent_path)) = (
+        layout::fresh_dir(target_dir),
+        target_dir.file_name().and_then(|n| n.to_str()),
+        target_dir.parent(),
+    ) else {
+        bail!(
+            "cannot install into \"{}\": it needs a parent folder and a UTF-8 name",
+            target_dir.display()
+        );
+    };
+    let beside = beside_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("fresh_dir gives a UTF-8 name")
+        .to_string();
+    let created = create_dirs(&plan.target_dirs)?;
+    let undo_created = |parent: Option<&Dir>| {
+        if let Some(parent) = parent {
+            let _ = parent.remove_all(&beside);
+        }
+        remove_created_above(&created);
+    };
+    let parent = match Dir::open(parent_path) {
+        Ok(parent) => parent,
+        Err(e) => {
+            undo_created(None);
+            return Err(e)
+                .with_context(|| format!("cannot open folder \"{}\"", parent_path.display()));
+        }
+    };
+    // The folder beside it is this run's alone: a leftover of a killed run was removed by
+    // recovery, so one standing here now belongs to a run going on right now.
+    match parent.create_dir(&beside, 0o700) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            remove_created_above(&created);
+            bail!(
+                "another run is installing into \"{}\" (its files are being built in \"{}\"); wait for it, or run again to recover it if it was interrupted",
+                target_dir.display(),
+                beside_path.display()
+            );
+        }
+        Err(e) => {
+            undo_created(None);
+            return Err(e)
+                .with_context(|| format!("cannot create folder \"{}\"", beside_path.display()));
+        }
+    }
+    let opened = (|| -> anyhow::Result<(Dir, FolderLock)> {
+        let root = ownership::open_checked(&beside_path)?;
+        root.create_dir(layout::STATE_DIR, 0o755).with_context(|| {
+            format!(
+                "cannot create folder \"{}\"",
+                root.display(layout::STATE_DIR)
+            )
+        })?;
+        let lock = FolderLock::acquire(&root)?;
+        Ok((root, lock))
+    })();
+    let (root, lock) = match opened {
+        Ok(opened) => opened,
+        Err(e) => {
+            undo_created(Some(&parent));
+            return Err(e);
+        }
+    };
+
+    // Under the lock: the target must still not exist, and the plan must still hold.
+    let target = target::inspect(target_dir, bundle, plan.answers.menu_dir.as_deref());
+    let current = target.and_then(|t| Ok(plan::plan(bundle, &plan.answers, &t, &plan.now)?));
+    let current = match current {
+        Ok(current) if current.fresh && current.same_changes(plan) => current,
+        Ok(_) => {
+            drop(lock);
+            undo_created(Some(&parent));
+            bail!(
+                "the install folder \"{}\" changed since the plan was made; run again to plan anew",
+                target_dir.display()
+            );
+        }
+        Err(e) => {
+            drop(lock);
+            undo_created(Some(&parent));
+            return Err(e);
+        }
+    };
+    if let Err(e) = refuse_problems(&current) {
+        drop(lock);
+        undo_created(Some(&parent));
+        return Err(e);
+    }
+
+    let work = Work::install(&current);
+    let tree = FreshTree {
+        parent: &parent,
+        beside: beside.clone(),
+        name: name.to_string(),
+    };
+    let result = run_journaled(
+        &root,
+        &created,
+        &work,
+        Some(bundle),
+        Some(&tree),
+        reporter,
+        control,
+    );
+    drop(lock);
+    result?;
+    Ok(Installed {
+        plan: current,
+        recovered,
+    })
+}
+
+/// Creates the folders `to_create` (outermost first, each inside the one before it) with
+/// mode 0755, each by name from a handle of its parent; returns the ones it created.
+fn create_dirs(to_create: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut created = Vec::new();
+    let Some(first) = to_create.first() else {
+        return Ok(created);
+    };
+    let parent = first.parent().unwrap_or(Path::new("/"));
+    let mut at = Dir::open(parent)
+        .with_context(|| format!("cannot open folder \"{}\"", parent.display()))?;
+    for dir in to_create {
+        let name = dir.file_name().and_then(|n| n.to_str()).with_context(|| {
+            format!(
+                "cannot create folder \"{}\": not a UTF-8 name",
+                dir.display()
+            )
+        });
+        let step = name.and_then(|name| {
+            match at.create_dir(name, 0o755) {
+                Ok(()) => created.push(dir.clone()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot create folder \"{}\"", dir.display()));
+                }
+            }
+            at.open_dir(name)
+                .with_context(|| format!("cannot open folder \"{}\"", dir.display()))
+        });
+        match step {
+            Ok(next) => at = next,
+            Err(e) => {
+                remove_created_above(&created);
+                return Err(e);
+            }
+        }
+    }
+    Ok(created)
+}
+
 /// Creates the target's missing folders (`to_create`, outermost first, `.ksn-setup` last),
 /// each by name from a handle of its parent and with mode 0755, then opens the target and
 /// checks that it, the folders above it and `.ksn-setup` are under this user's control.
 /// Returns the target's handle and the folders created, for rollback.
 fn open_target(target: &Path, to_create: &[PathBuf]) -> anyhow::Result<(Dir, Vec<PathBuf>)> {
     let state_dir = target.join(layout::STATE_DIR);
-    let mut created = Vec::new();
-    let missing: Vec<&PathBuf> = to_create.iter().filter(|d| **d != state_dir).collect();
-    if let Some(first) = missing.first() {
-        let parent = first.parent().unwrap_or(Path::new("/"));
-        let mut at = Dir::open(parent)
-            .with_context(|| format!("cannot open folder \"{}\"", parent.display()))?;
-        for dir in &missing {
-            let name = dir.file_name().and_then(|n| n.to_str()).with_context(|| {
-                format!(
-                    "cannot create folder \"{}\": not a UTF-8 name",
-                    dir.display()
-                )
-            })?;
-            match at.create_dir(name, 0o755) {
-                Ok(()) => created.push((*dir).clone()),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => {
-                    remove_created_above(&created);
-                    return Err(e)
-                        .with_context(|| format!("cannot create folder \"{}\"", dir.display()));
-                }
-            }
-            at = match at.open_dir(name) {
-                Ok(next) => next,
-                Err(e) => {
-                    remove_created_above(&created);
-                    return Err(e)
-                        .with_context(|| format!("cannot open folder \"{}\"", dir.display()));
-                }
-            };
-        }
-    }
+    let missing: Vec<PathBuf> = to_create
+        .iter()
+        .filter(|d| **d != state_dir)
+        .cloned()
+        .collect();
+    let mut created = create_dirs(&missing)?;
     let root = match ownership::open_checked(target) {
         Ok(root) => root,
         Err(e) => {
@@ -311,7 +475,7 @@ pub fn maintain(
     let Some(work) = make(&root)? else {
         return Ok(None);
     };
-    let result = run_journaled(&root, &[], &work, bundle, reporter, control);
+    let result = run_journaled(&root, &[], &work, bundle, None, reporter, control);
     drop(lock);
     result.map(|()| Some(work))
 }
@@ -323,16 +487,21 @@ fn run_journaled(
     created: &[PathBuf],
     work: &Work,
     bundle: Option<&Bundle>,
+    fresh: Option<&FreshTree<'_>>,
     reporter: &Reporter,
     control: &RunControl,
 ) -> anyhow::Result<()> {
     let begin = Begin {
         format: 1,
         kind: work.kind.clone(),
-        target: root.path().to_path_buf(),
+        target: match fresh {
+            Some(tree) => tree.parent.path().join(&tree.name),
+            None => root.path().to_path_buf(),
+        },
         created_dirs: created.to_vec(),
         ops: work.ops.clone(),
         menu_dir: work.menu_dir.clone(),
+        fresh: fresh.is_some(),
     };
     // The menu folder is checked like the install folder, before anything is written.
     let menu = journal::open_menu_dir(&begin)?;
@@ -364,6 +533,7 @@ fn run_journaled(
         reporter,
         control,
         hashes: Vec::new(),
+        fresh,
     };
     let mut installing = false;
     let result = run.all(&mut journal, &mut installing);
@@ -507,6 +677,9 @@ struct Run<'a> {
     control: &'a RunControl,
     /// SHA-256 of each staged file, by entry index.
     hashes: Vec<Option<[u8; 32]>>,
+    /// A fresh install: `root` is the tree beside the target, files are staged in their
+    /// places in it, and it moves to the target at the end.
+    fresh: Option<&'a FreshTree<'a>>,
 }
 
 impl<'a> Run<'a> {
@@ -515,7 +688,7 @@ impl<'a> Run<'a> {
         let total = self.work.ops.len();
         for (index, op) in self.work.ops.iter().enumerate() {
             self.check_cancel()?;
-            if matches!(op, Op::Install { .. }) && !*installing {
+            if matches!(op, Op::Install { .. } | Op::MoveIntoPlace) && !*installing {
                 journal
                     .append(&Record::Installing)
                     .context("cannot write the journal")?;
@@ -643,6 +816,27 @@ impl<'a> Run<'a> {
                     .with_context(|| format!("cannot move \"{}\" into place", shown()))?;
                 self.reporter.step(format!("installed {path}"));
             }
+            Op::MoveIntoPlace => {
+                let tree = self
+                    .fresh
+                    .context("a move into place without a fresh tree")?;
+                let shown = tree.parent.display(&tree.name);
+                // Every byte of the tree is on disk before it appears at the target.
+                root.sync_filesystem()
+                    .context("cannot sync the install to disk")?;
+                faults::hit("move-into-place")?;
+                tree.parent
+                    .set_mode(&tree.beside, 0o755)
+                    .with_context(|| format!("cannot set the mode of \"{}\"", tree.parent.display(&tree.beside)))?;
+                tree.parent
+                    .rename_new(&tree.beside, tree.parent, &tree.name)
+                    .with_context(|| format!("cannot move the install into place as \"{shown}\""))?;
+                tree.parent
+                    .sync()
+                    .with_context(|| format!("cannot sync the folder above \"{shown}\""))?;
+                faults::hit("moved-into-place")?;
+                self.reporter.step(format!("moved the whole tree into place as {shown}"));
+            }
             Op::RemoveObsolete { path } => {
                 faults::hit("remove-obsolete")?;
                 root.rename(path.as_str(), root, &backup)
@@ -752,8 +946,16 @@ impl<'a> Run<'a> {
     /// bounded whatever the payload size.
     fn stage(&mut self) -> anyhow::Result<()> {
         let bundle = self.bundle();
-        // Only what the work installs: everything for an install, what is damaged for a repair.
-        let mut wanted = vec![false; bundle.entries.len()];
+        // Only what the work installs: everything for an install (a fresh tree has no moves
+        // to say so: all of it), what is damaged for a repair.
+        let mut wanted: Vec<bool> = match self.fresh {
+            Some(_) => bundle
+                .entries
+                .iter()
+                .map(|e| !matches!(e.kind, EntryKind::Dir))
+                .collect(),
+            None => vec![false; bundle.entries.len()],
+        };
         for op in &self.work.ops {
             if let Op::Install { entry, .. } = op {
                 wanted[*entry] = true;
@@ -920,11 +1122,13 @@ impl<'a> Run<'a> {
                 continue;
             }
             faults::hit("stage-file")?;
-            let staged = journal::staged(index);
+            let staged = self.staged_name(index);
             let file = self
-                .staging
+                .stage_dir()
                 .create_new(&staged, 0o600)
-                .with_context(|| format!("cannot create \"{}\"", self.staging.display(&staged)))?;
+                .with_context(|| {
+                    format!("cannot create \"{}\"", self.stage_dir().display(&staged))
+                })?;
             spanning.insert(
                 index,
                 Spanning {
@@ -1057,12 +1261,15 @@ impl<'a> Run<'a> {
                 EntryKind::File { size, sha256 } => (*size, sha256.as_ref()),
                 _ => bail!("\"{}\" has data but is not a file", entry.path),
             };
-            let staged = journal::staged(index);
+            let staged = self.staged_name(index);
             if segment.whole {
                 faults::hit("stage-file")?;
-                let mut out = self.staging.create_new(&staged, 0o600).with_context(|| {
-                    format!("cannot create \"{}\"", self.staging.display(&staged))
-                })?;
+                let mut out = self
+                    .stage_dir()
+                    .create_new(&staged, 0o600)
+                    .with_context(|| {
+                        format!("cannot create \"{}\"", self.stage_dir().display(&staged))
+                    })?;
                 let mut hasher = Sha256::new();
                 let mut left = segment.len;
                 while left > 0 {
@@ -1073,7 +1280,7 @@ impl<'a> Run<'a> {
                         format!(
                             "cannot write \"{}\" (staging {})",
                             entry.path,
-                            self.staging.display(&staged)
+                            self.stage_dir().display(&staged)
                         )
                     })?;
                     left -= piece.len() as u64;
@@ -1093,7 +1300,7 @@ impl<'a> Run<'a> {
                         format!(
                             "cannot write \"{}\" (staging {})",
                             entry.path,
-                            self.staging.display(&staged)
+                            self.stage_dir().display(&staged)
                         )
                     })?;
                     at += piece.len() as u64;
@@ -1106,7 +1313,7 @@ impl<'a> Run<'a> {
                     let mut at = 0u64;
                     loop {
                         let n = target.file.read_at(buffer, at).with_context(|| {
-                            format!("cannot read back \"{}\"", self.staging.display(&staged))
+                            format!("cannot read back \"{}\"", self.stage_dir().display(&staged))
                         })?;
                         if n == 0 {
                             break;
@@ -1136,10 +1343,10 @@ impl<'a> Run<'a> {
     fn stage_one(&self, job: Job, buffer: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {
         let index = job.index;
         let entry = &self.bundle().entries[index];
-        let staged = journal::staged(index);
+        let staged = self.staged_name(index);
         match &entry.kind {
             EntryKind::Symlink { target } => {
-                self.staging
+                self.stage_dir()
                     .symlink(target, &staged)
                     .with_context(|| format!("cannot stage symlink \"{}\"", entry.path))?;
                 Ok(None)
@@ -1150,16 +1357,23 @@ impl<'a> Run<'a> {
                     _ => None,
                 };
                 if let Some((source, len)) = prefix {
-                    let mut file = self.staging.create_new(&staged, 0o600).with_context(|| {
-                        format!("cannot create \"{}\"", self.staging.display(&staged))
-                    })?;
+                    let mut file =
+                        self.stage_dir()
+                            .create_new(&staged, 0o600)
+                            .with_context(|| {
+                                format!("cannot create \"{}\"", self.stage_dir().display(&staged))
+                            })?;
                     if kernel_copy(source, len, &mut file, self.control)? {
                         // The bytes never passed through here: hash what was written, from
                         // the page cache, so the check is of the staged file itself.
                         drop(file);
-                        let mut written = self.staging.open_read(&staged).with_context(|| {
-                            format!("cannot read back \"{}\"", self.staging.display(&staged))
-                        })?;
+                        let mut written =
+                            self.stage_dir().open_read(&staged).with_context(|| {
+                                format!(
+                                    "cannot read back \"{}\"",
+                                    self.stage_dir().display(&staged)
+                                )
+                            })?;
                         let mut hasher = Sha256::new();
                         let read = std::io::copy(&mut written, &mut hasher)
                             .with_context(|| format!("cannot read back \"{}\"", entry.path))?;
@@ -1168,8 +1382,8 @@ impl<'a> Run<'a> {
                     }
                     // The kernel cannot copy between these files: the ordinary way, below.
                     drop(file);
-                    self.staging.remove_file(&staged).with_context(|| {
-                        format!("cannot remove \"{}\"", self.staging.display(&staged))
+                    self.stage_dir().remove_file(&staged).with_context(|| {
+                        format!("cannot remove \"{}\"", self.stage_dir().display(&staged))
                     })?;
                 }
                 let mut reader: Box<dyn Read + '_> = match job.content {
@@ -1177,9 +1391,12 @@ impl<'a> Run<'a> {
                     Content::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
                     Content::None => bail!("no data was queued for \"{}\"", entry.path),
                 };
-                let mut file = self.staging.create_new(&staged, 0o600).with_context(|| {
-                    format!("cannot create \"{}\"", self.staging.display(&staged))
-                })?;
+                let mut file = self
+                    .stage_dir()
+                    .create_new(&staged, 0o600)
+                    .with_context(|| {
+                        format!("cannot create \"{}\"", self.stage_dir().display(&staged))
+                    })?;
                 let mut hasher = Sha256::new();
                 let mut written: u64 = 0;
                 loop {
@@ -1198,7 +1415,7 @@ impl<'a> Run<'a> {
                         format!(
                             "cannot write \"{}\" (staging {})",
                             entry.path,
-                            self.staging.display(&staged)
+                            self.stage_dir().display(&staged)
                         )
                     })?;
                     written += n as u64;
@@ -1211,7 +1428,27 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// A staged file's size and SHA-256 against what the bundle says they must be.
+    /// The folder files are staged in: the transaction's staging folder, or in a fresh
+    /// install the tree itself.
+    fn stage_dir(&self) -> &Dir {
+        match self.fresh {
+            Some(_) => self.root,
+            None => &self.staging,
+        }
+    }
+
+    /// Where entry `index` is staged: by number in the staging folder, or in a fresh install
+    /// in its own place in the tree.
+    fn staged_name(&self, index: usize) -> String {
+        match self.fresh {
+            Some(_) => self.bundle().entries[index].path.as_str().to_string(),
+            None => journal::staged(index),
+        }
+    }
+
+    /// A staged file's size and SHA-256 against what the bundle says they must be. In a
+    /// fresh install the file is in its place once checked, and gets its own mode there (a
+    /// staged file is 0600 until then; the tree is 0700 until it moves).
     fn checked(
         &self,
         index: usize,
@@ -1236,6 +1473,16 @@ impl<'a> Run<'a> {
                 hex::encode(digest),
                 hex::encode(expected)
             );
+        }
+        if self.fresh.is_some() {
+            self.root
+                .set_mode(entry.path.as_str(), entry.mode)
+                .with_context(|| {
+                    format!(
+                        "cannot set the mode of \"{}\"",
+                        self.root.display(entry.path.as_str())
+                    )
+                })?;
         }
         Ok(Some(digest))
     }

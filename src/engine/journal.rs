@@ -74,6 +74,11 @@ pub struct Begin {
     /// The menu folder the menu operations work below ([`crate::engine::desktop`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub menu_dir: Option<PathBuf>,
+    /// A fresh install: the folder holding this journal was made whole by this transaction,
+    /// in [`layout::fresh_dir`] of the target, and moved to the target at its end. Rollback
+    /// removes all of it, wherever it is by then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh: bool,
 }
 
 /// A journal that is not what ksn-setup writes.
@@ -209,10 +214,17 @@ pub fn read(root: &Dir) -> anyhow::Result<Option<JournalState>> {
 /// ksn-setup makes, and the folders it created are this one and folders above it.
 fn check_begin(root: &Dir, begin: &Begin) -> Result<(), String> {
     let here = root.meta().map_err(|e| e.to_string())?;
-    let named = std::fs::metadata(&begin.target)
-        .map_err(|_| format!("it names another folder, \"{}\"", begin.target.display()))?;
-    let here_id = std::fs::metadata(root.path()).map(|m| (m.dev(), m.ino()));
-    if here.kind != Kind::Dir || here_id.ok() != Some((named.dev(), named.ino())) {
+    let here_id = root.id().ok();
+    // A fresh install's folder is the target once moved, and the folder beside it before.
+    let mut names = vec![begin.target.clone()];
+    if begin.fresh {
+        names.extend(layout::fresh_dir(&begin.target));
+    }
+    let is_here = names.iter().any(|name| {
+        std::fs::symlink_metadata(name)
+            .is_ok_and(|m| m.is_dir() && Some((m.dev(), m.ino())) == here_id)
+    });
+    if here.kind != Kind::Dir || !is_here {
         return Err(format!(
             "it names another folder, \"{}\"",
             begin.target.display()
@@ -297,7 +309,8 @@ fn check_op(op: &Op) -> Result<(), String> {
         Op::WriteConfig { .. }
         | Op::AppendConsentLog { .. }
         | Op::Stage
-        | Op::WriteReceipt { .. } => Ok(()),
+        | Op::WriteReceipt { .. }
+        | Op::MoveIntoPlace => Ok(()),
     }
 }
 
@@ -355,10 +368,18 @@ pub fn rollback(root: &Dir, state: &JournalState) -> Result<Vec<String>, Rollbac
                 }
                 continue;
             }
-            undo_op(root, index, op, state.installing, &mut undo, &mut done);
+            // Everything in a fresh tree goes with it.
+            if !begin.fresh {
+                undo_op(root, index, op, state.installing, &mut undo, &mut done);
+            }
         }
     }
-    remove_txn(root, &mut undo);
+    match &state.begin {
+        Some(begin) if begin.fresh && undo.left.is_empty() => {
+            remove_fresh_tree(root, begin, &mut undo, &mut done)
+        }
+        _ => remove_txn(root, &mut undo),
+    }
     if let Some(begin) = &state.begin {
         remove_created_dirs(root, &begin.created_dirs, &mut undo, &mut done);
     }
@@ -470,6 +491,8 @@ fn undo_op(
                 done.push(format!("restored {path}"));
             }
         }
+        // A fresh tree is removed whole by `remove_fresh_tree`.
+        Op::MoveIntoPlace => {}
         // Undone below the menu folder, by `undo_menu_op`.
         Op::CreateMenuDir { .. }
         | Op::WriteMenuFile { .. }
@@ -625,6 +648,44 @@ fn remove_txn(root: &Dir, undo: &mut Undo) {
     }
 }
 
+/// Removes the tree of a fresh install: the folder `root` is, found by its inode at the
+/// target's name or beside it (it moves at the end of the transaction), with everything in
+/// it. Nothing in it was there before the transaction made it.
+fn remove_fresh_tree(root: &Dir, begin: &Begin, undo: &mut Undo, done: &mut Vec<String>) {
+    let (Some(parent_path), Some(beside)) =
+        (begin.target.parent(), layout::fresh_dir(&begin.target))
+    else {
+        undo.left.push(format!(
+            "cannot find the folder above \"{}\"",
+            begin.target.display()
+        ));
+        return;
+    };
+    let parent = match Dir::open(parent_path) {
+        Ok(parent) => parent,
+        Err(e) => {
+            undo.left
+                .push(format!("cannot open \"{}\": {e}", parent_path.display()));
+            return;
+        }
+    };
+    let id = root.id().ok();
+    for path in [&begin.target, &beside] {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if id.is_some() && parent.id_of(name).ok().flatten() == id {
+            undo.try_(
+                || format!("cannot remove \"{}\"", path.display()),
+                parent.remove_all(name),
+            );
+            done.push(format!("removed {}", path.display()));
+            let _ = parent.sync();
+            return;
+        }
+    }
+}
+
 /// Removes the folders created before the journal, innermost first: `.ksn-setup` (with its
 /// lock), the install folder itself, the folders above it that the run created. Each is
 /// removed by name from its parent folder, and only when empty.
@@ -663,6 +724,7 @@ mod tests {
             created_dirs: created,
             ops,
             menu_dir: None,
+            fresh: false,
         }
     }
 

@@ -60,6 +60,9 @@ pub enum Op {
     RemoveMenuDir { path: String },
     /// Write `.ksn-setup/receipt.toml` atomically.
     WriteReceipt { replaces: bool },
+    /// A fresh install: sync the tree built in [`layout::fresh_dir`] and move it to the
+    /// target with one rename (which fails if something appeared there meanwhile).
+    MoveIntoPlace,
 }
 
 /// Why an install cannot go ahead; found before anything is written.
@@ -264,6 +267,9 @@ pub struct Plan {
     pub problems: Vec<Problem>,
     /// An interrupted transaction must be recovered first.
     pub recover_first: bool,
+    /// The target does not exist: the tree is built beside it and moved into place whole
+    /// ([`Op::MoveIntoPlace`]); otherwise each file is staged and moved on its own.
+    pub fresh: bool,
     /// Where the menu entries go; `None`: the install adds none.
     pub menu_dir: Option<PathBuf>,
     /// The menu entries and the icon `Op::WriteMenuFile` writes.
@@ -455,8 +461,14 @@ pub fn plan(
             }
         }
     }
+    // A target that does not exist yet is built whole beside it, where its files are staged
+    // in their places, and moved into place with one rename: no file of it is in the target
+    // before all of it is, the config first among them.
+    let fresh = previous.is_none() && target.missing_dirs.last() == Some(&target.dir);
     ops.push(Op::Stage);
-    ops.extend(installs);
+    if !fresh {
+        ops.extend(installs);
+    }
 
     // What the earlier install had and this one does not: files first, then folders deepest first.
     if let Some(prev) = previous {
@@ -490,6 +502,9 @@ pub fn plan(
     ops.push(Op::WriteReceipt {
         replaces: previous.is_some(),
     });
+    if fresh {
+        ops.push(Op::MoveIntoPlace);
+    }
 
     // An interrupted run's half-written files look foreign until recovery removes them; the
     // executor plans again after recovering, so they are judged then.
@@ -518,7 +533,10 @@ pub fn plan(
     }
 
     let mut target_dirs = target.missing_dirs.clone();
-    if previous.is_none() {
+    if fresh {
+        // The folders above it; the target itself comes with the rename.
+        target_dirs.pop();
+    } else if previous.is_none() {
         target_dirs.push(target.dir.join(layout::STATE_DIR));
     }
     Ok(Plan {
@@ -542,6 +560,7 @@ pub fn plan(
         space_free: target.free_bytes,
         problems,
         recover_first: target.interrupted,
+        fresh,
         menu_dir,
         menu_files,
         menu_dirs,
@@ -694,10 +713,22 @@ impl fmt::Display for Plan {
                 Op::AppendConsentLog { .. } => {
                     format!("append the decision to {}", layout::CONSENT_LOG)
                 }
+                Op::Stage if self.fresh => format!(
+                    "copy {} files ({}) into their places in {}, checking SHA-256, then sync",
+                    self.files,
+                    human_bytes(self.bytes),
+                    layout::fresh_dir(&self.target)
+                        .unwrap_or_default()
+                        .display()
+                ),
                 Op::Stage => format!(
                     "copy {} files ({}) into .ksn-setup/txn/staging, checking SHA-256, then sync",
                     self.files,
                     human_bytes(self.bytes)
+                ),
+                Op::MoveIntoPlace => format!(
+                    "move it all into place as {} with one rename",
+                    self.target.display()
                 ),
                 Op::Install { path, replaces, .. } => {
                     format!("{} {path}", if *replaces { "replace" } else { "install" })

@@ -21,18 +21,83 @@ use crate::{tr, trn};
 
 /// Recovers `dir` if it needs it, taking the folder lock; returns what was done, in words.
 pub fn recover(dir: &Path, reporter: &Reporter) -> anyhow::Result<Option<String>> {
+    let beside = recover_fresh_tree(dir, reporter)?;
     if std::fs::symlink_metadata(dir).is_err() {
-        return Ok(None);
+        return Ok(beside);
     }
     let root = ownership::open_checked(dir)?;
     if !ownership::check_record_folders(&root)? {
-        return Ok(None);
+        return Ok(beside);
     }
     let lock = FolderLock::acquire(&root)?;
     let result = recover_locked(&root, reporter);
     let orphan = remove_orphan_state_dir(&root);
     drop(lock);
-    Ok(result?.or(orphan))
+    Ok(result?.or(orphan).or(beside))
+}
+
+/// Removes what a fresh install into `target` that was killed before its tree moved into
+/// place left beside it ([`layout::fresh_dir`]): its journal is rolled back (which undoes any
+/// menu entries it wrote and removes the tree), or, when it died before its first record, the
+/// folder goes as it is. A run still building there holds its lock, and this refuses.
+fn recover_fresh_tree(target: &Path, reporter: &Reporter) -> anyhow::Result<Option<String>> {
+    let Some(beside) = layout::fresh_dir(target) else {
+        return Ok(None);
+    };
+    if std::fs::symlink_metadata(&beside).is_err() {
+        return Ok(None);
+    }
+    let root = ownership::open_checked(&beside)?;
+    let lock = if ownership::check_record_folders(&root)? {
+        Some(FolderLock::acquire(&root)?)
+    } else {
+        None
+    };
+    let state = journal::read(&root).with_context(|| {
+        format!(
+            "cannot read the journal in \"{}\"",
+            root.display(layout::TXN_DIR)
+        )
+    })?;
+    reporter.phase(Phase::Recovering);
+    // A journal without a whole `begin` record is a run that died before its first record:
+    // nothing was done but making the folder.
+    let state = state.filter(|state| state.begin.is_some());
+    let message = match state {
+        Some(state) if state.committed || !state.begin.as_ref().is_some_and(|b| b.fresh) => {
+            anyhow::bail!(
+                "\"{}\" holds a transaction that is not a fresh install's; nothing was undone. If no ksn-setup was interrupted here, remove it after checking it",
+                beside.display()
+            );
+        }
+        Some(state) => {
+            let done = journal::rollback(&root, &state)?;
+            for step in &done {
+                reporter.step(format!("recovery: {step}"));
+            }
+            tr!(
+                "undid an interrupted install into {} before it was moved into place",
+                target.display()
+            )
+        }
+        None => {
+            let parent = beside.parent().unwrap_or(Path::new("/"));
+            let name = beside
+                .file_name()
+                .and_then(|n| n.to_str())
+                .context("the fresh tree's folder has a UTF-8 name")?;
+            Dir::open(parent)
+                .and_then(|parent| parent.remove_all(name))
+                .with_context(|| format!("cannot remove \"{}\"", beside.display()))?;
+            format!(
+                "removed the leftovers of a run that stopped before it began in \"{}\"",
+                beside.display()
+            )
+        }
+    };
+    drop(lock);
+    reporter.notice(format!("recovered: {message}"));
+    Ok(Some(message))
 }
 
 /// Recovers the transaction of the folder `root` while the caller holds its lock. The
