@@ -495,13 +495,14 @@ fn resume(child: &std::process::Child) {
 #[test]
 fn a_hostile_umask_leaves_nothing_writable_by_others() {
     // Both install paths: a target that does not exist is built beside it and moved into
-    // place whole; an existing (empty) folder gets each file moved in on its own.
+    // place whole; a folder that holds something gets each file moved in on its own.
     for fresh in [true, false] {
         let g = Ground::new();
         let dir = g.path("product");
         if !fresh {
             fs::create_dir(&dir).unwrap();
             fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+            fs::write(dir.join("notes.txt"), "mine\n").unwrap();
         }
         let mut cmd = install_command(&dir, &["--payload", &g.payload()]);
         cmd.env("KSN_SETUP_FAULT", "pause@staged")
@@ -575,6 +576,7 @@ fn a_hostile_umask_leaves_nothing_writable_by_others() {
             };
             let wanted = match payload.get(&path) {
                 Some(Node::Dir { mode } | Node::File { mode, .. }) => *mode,
+                _ if path == "notes.txt" => found,
                 _ => 0o755,
             };
             assert_eq!(found & 0o022, wanted & 0o022, "{path} is {found:o}");

@@ -263,8 +263,17 @@ fn dry_run_prints_the_ordered_plan_and_changes_nothing() {
         config < log && log < files && files < moved,
         "config, then consent record, then payload, then the move:\n{plan}"
     );
-    // Into an existing folder, each file is staged and then moved in on its own.
+    // An empty folder is replaced by the tree the same way.
     fs::create_dir(&dir).unwrap();
+    let out = install(&dir, &["--ksn", "agree", "--dry-run"]);
+    assert_ok(&out);
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        plan.contains("with one rename (replacing the empty folder)"),
+        "{plan}"
+    );
+    // Into a folder that holds something, each file is staged and then moved in on its own.
+    fs::write(dir.join("notes.txt"), "mine\n").unwrap();
     let out = install(&dir, &["--ksn", "agree", "--dry-run"]);
     assert_ok(&out);
     let plan = String::from_utf8_lossy(&out.stdout);
@@ -272,11 +281,12 @@ fn dry_run_prints_the_ordered_plan_and_changes_nothing() {
     let first_file = plan.find("install bin/").expect("payload step");
     assert!(config < first_file, "config, then payload:\n{plan}");
     assert!(!plan.contains("move it all into place"), "{plan}");
-    assert!(
-        fs::read_dir(&dir).unwrap().next().is_none(),
-        "a dry run writes nothing"
-    );
-    fs::remove_dir(&dir).unwrap();
+    let names: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["notes.txt"], "a dry run writes nothing");
+    fs::remove_dir_all(&dir).unwrap();
     assert!(plan.contains("participates in KSN"), "{plan}");
     assert!(!dir.exists());
 }

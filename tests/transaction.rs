@@ -6,6 +6,7 @@
 mod support;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -170,25 +171,35 @@ fn config_and_consent_record_are_on_disk_before_the_first_payload_file() {
         .filter(|(_, n)| !matches!(n, Node::Dir { .. }))
         .map(|(p, _)| p)
         .collect();
-    // Stopped while staging and just before the payload moves into place: for a target that
-    // does not exist, the tree is built beside it and moves whole; into an existing (empty)
-    // folder each file moves on its own.
-    for (point, fresh) in [
-        ("stage-file", true),
-        ("move-into-place", true),
-        ("stage-file", false),
-        ("install-file", false),
+    // Stopped while staging and just before the payload moves into place. A target that does
+    // not exist, or is an empty folder, is built beside it and moved into place whole; a
+    // folder that holds something (here a note of the administrator's) gets each file moved
+    // in on its own.
+    for (point, start) in [
+        ("stage-file", "missing"),
+        ("move-into-place", "missing"),
+        ("stage-file", "empty"),
+        ("move-into-place", "empty"),
+        ("stage-file", "occupied"),
+        ("install-file", "occupied"),
     ] {
-        let dir = tmp.path().join(format!("{point}-{fresh}"));
-        if !fresh {
+        let dir = tmp.path().join(format!("{point}-{start}"));
+        if start != "missing" {
             fs::create_dir(&dir).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
         }
+        if start == "occupied" {
+            fs::write(dir.join("notes.txt"), "mine\n").unwrap();
+        }
+        let before = (start != "missing").then(|| snapshot(&dir));
+        let fresh = start != "occupied";
         let records = if fresh { beside(&dir) } else { dir.clone() };
         let child = start_paused(&dir, &["--ksn", "agree"], point);
         if fresh {
-            assert!(
-                !dir.exists(),
-                "{point}: the target exists before the tree moved"
+            assert_eq!(
+                dir.exists().then(|| snapshot(&dir)),
+                before,
+                "{point}, {start}: the target changed before the tree moved"
             );
         }
         let config = read_toml(&records.join("etc/product.toml"));
@@ -216,9 +227,10 @@ fn config_and_consent_record_are_on_disk_before_the_first_payload_file() {
                 .output()
                 .unwrap(),
         );
-        assert!(
-            !dir.exists() || fs::read_dir(&dir).unwrap().next().is_none(),
-            "{point}: recovery removes the unfinished install"
+        assert_eq!(
+            dir.exists().then(|| snapshot(&dir)),
+            before,
+            "{point}, {start}: recovery removes the unfinished install"
         );
         assert!(
             !beside(&dir).exists(),
@@ -252,5 +264,39 @@ fn cancel_during_the_copy_rolls_back_and_exits_3() {
         } else {
             assert_same_tree(&before, &snapshot(&dir), "cancelled reinstall");
         }
+    }
+}
+
+#[test]
+fn an_empty_folder_replaced_by_a_fresh_tree_comes_back_when_the_install_fails_or_dies() {
+    let tmp = tempfile::tempdir().unwrap();
+    for how in ["fail", "kill"] {
+        let dir = tmp.path().join(format!("empty-{how}"));
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
+        // After the tree has replaced the folder and before the commit record.
+        let out = install_with(&dir, &[], Some(&format!("{how}@moved-into-place")));
+        if how == "fail" {
+            assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+            assert!(stderr(&out).contains("rolled back"), "{}", show(&out));
+        } else {
+            assert_eq!(out.status.code(), None, "killed: {}", show(&out));
+            assert!(dir.join("etc/product.toml").exists(), "the tree had moved");
+            let out = ksn_setup()
+                .args(["recover", "--dir"])
+                .arg(&dir)
+                .output()
+                .unwrap();
+            assert_ok(&out);
+        }
+        let meta = fs::symlink_metadata(&dir).unwrap();
+        assert!(meta.is_dir(), "{how}: the empty folder is back");
+        assert_eq!(
+            meta.permissions().mode() & 0o7777,
+            0o750,
+            "{how}: with its mode"
+        );
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0, "{how}: and empty");
+        assert!(!beside(&dir).exists(), "{how}: nothing is left beside it");
     }
 }

@@ -688,7 +688,7 @@ impl<'a> Run<'a> {
         let total = self.work.ops.len();
         for (index, op) in self.work.ops.iter().enumerate() {
             self.check_cancel()?;
-            if matches!(op, Op::Install { .. } | Op::MoveIntoPlace) && !*installing {
+            if matches!(op, Op::Install { .. } | Op::MoveIntoPlace { .. }) && !*installing {
                 journal
                     .append(&Record::Installing)
                     .context("cannot write the journal")?;
@@ -816,7 +816,7 @@ impl<'a> Run<'a> {
                     .with_context(|| format!("cannot move \"{}\" into place", shown()))?;
                 self.reporter.step(format!("installed {path}"));
             }
-            Op::MoveIntoPlace => {
+            Op::MoveIntoPlace { replaces_empty_dir } => {
                 let tree = self
                     .fresh
                     .context("a move into place without a fresh tree")?;
@@ -825,12 +825,24 @@ impl<'a> Run<'a> {
                 root.sync_filesystem()
                     .context("cannot sync the install to disk")?;
                 faults::hit("move-into-place")?;
+                // The tree takes the mode of the empty folder it replaces.
                 tree.parent
-                    .set_mode(&tree.beside, 0o755)
-                    .with_context(|| format!("cannot set the mode of \"{}\"", tree.parent.display(&tree.beside)))?;
-                tree.parent
-                    .rename_new(&tree.beside, tree.parent, &tree.name)
-                    .with_context(|| format!("cannot move the install into place as \"{shown}\""))?;
+                    .set_mode(&tree.beside, replaces_empty_dir.unwrap_or(0o755))
+                    .with_context(|| {
+                        format!(
+                            "cannot set the mode of \"{}\"",
+                            tree.parent.display(&tree.beside)
+                        )
+                    })?;
+                // Over an empty folder a plain rename replaces it, and fails if anything has
+                // been put in it since; otherwise nothing may stand there at all.
+                let moved = match replaces_empty_dir {
+                    Some(_) => tree.parent.rename(&tree.beside, tree.parent, &tree.name),
+                    None => tree.parent.rename_new(&tree.beside, tree.parent, &tree.name),
+                };
+                moved.with_context(|| {
+                    format!("cannot move the install into place as \"{shown}\"")
+                })?;
                 tree.parent
                     .sync()
                     .with_context(|| format!("cannot sync the folder above \"{shown}\""))?;

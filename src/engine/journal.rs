@@ -309,8 +309,13 @@ fn check_op(op: &Op) -> Result<(), String> {
         Op::WriteConfig { .. }
         | Op::AppendConsentLog { .. }
         | Op::Stage
-        | Op::WriteReceipt { .. }
-        | Op::MoveIntoPlace => Ok(()),
+        | Op::WriteReceipt { .. } => Ok(()),
+        Op::MoveIntoPlace { replaces_empty_dir } => match replaces_empty_dir {
+            Some(mode) if mode & !0o7777 != 0 => Err(format!(
+                "an operation gives the install folder the mode {mode:o}"
+            )),
+            _ => Ok(()),
+        },
     }
 }
 
@@ -492,7 +497,7 @@ fn undo_op(
             }
         }
         // A fresh tree is removed whole by `remove_fresh_tree`.
-        Op::MoveIntoPlace => {}
+        Op::MoveIntoPlace { .. } => {}
         // Undone below the menu folder, by `undo_menu_op`.
         Op::CreateMenuDir { .. }
         | Op::WriteMenuFile { .. }
@@ -680,6 +685,20 @@ fn remove_fresh_tree(root: &Dir, begin: &Begin, undo: &mut Undo, done: &mut Vec<
                 parent.remove_all(name),
             );
             done.push(format!("removed {}", path.display()));
+            // It had replaced an empty folder: that comes back as it was.
+            let replaced = begin.ops.iter().find_map(|op| match op {
+                Op::MoveIntoPlace { replaces_empty_dir } => *replaces_empty_dir,
+                _ => None,
+            });
+            if let Some(mode) = replaced
+                && path == &begin.target
+            {
+                undo.try_(
+                    || format!("cannot put back the empty folder \"{}\"", path.display()),
+                    parent.create_dir(name, mode),
+                );
+                done.push(format!("put back the empty folder {}", path.display()));
+            }
             let _ = parent.sync();
             return;
         }

@@ -61,8 +61,9 @@ pub enum Op {
     /// Write `.ksn-setup/receipt.toml` atomically.
     WriteReceipt { replaces: bool },
     /// A fresh install: sync the tree built in [`layout::fresh_dir`] and move it to the
-    /// target with one rename (which fails if something appeared there meanwhile).
-    MoveIntoPlace,
+    /// target with one rename, which fails if anything but the empty folder the plan saw
+    /// stands there. `replaces_empty_dir` is that folder's mode, when there is one.
+    MoveIntoPlace { replaces_empty_dir: Option<u32> },
 }
 
 /// Why an install cannot go ahead; found before anything is written.
@@ -270,6 +271,9 @@ pub struct Plan {
     /// The target does not exist: the tree is built beside it and moved into place whole
     /// ([`Op::MoveIntoPlace`]); otherwise each file is staged and moved on its own.
     pub fresh: bool,
+    /// A fresh install into an empty folder: that folder's mode, which the tree takes when it
+    /// replaces it (and which a rollback gives the empty folder it puts back).
+    pub replaces_empty_dir: Option<u32>,
     /// Where the menu entries go; `None`: the install adds none.
     pub menu_dir: Option<PathBuf>,
     /// The menu entries and the icon `Op::WriteMenuFile` writes.
@@ -464,7 +468,8 @@ pub fn plan(
     // A target that does not exist yet is built whole beside it, where its files are staged
     // in their places, and moved into place with one rename: no file of it is in the target
     // before all of it is, the config first among them.
-    let fresh = previous.is_none() && target.missing_dirs.last() == Some(&target.dir);
+    let missing = target.missing_dirs.last() == Some(&target.dir);
+    let fresh = previous.is_none() && (missing || target.empty_dir.is_some());
     ops.push(Op::Stage);
     if !fresh {
         ops.extend(installs);
@@ -503,7 +508,9 @@ pub fn plan(
         replaces: previous.is_some(),
     });
     if fresh {
-        ops.push(Op::MoveIntoPlace);
+        ops.push(Op::MoveIntoPlace {
+            replaces_empty_dir: target.empty_dir,
+        });
     }
 
     // An interrupted run's half-written files look foreign until recovery removes them; the
@@ -535,7 +542,9 @@ pub fn plan(
     let mut target_dirs = target.missing_dirs.clone();
     if fresh {
         // The folders above it; the target itself comes with the rename.
-        target_dirs.pop();
+        if missing {
+            target_dirs.pop();
+        }
     } else if previous.is_none() {
         target_dirs.push(target.dir.join(layout::STATE_DIR));
     }
@@ -561,6 +570,7 @@ pub fn plan(
         problems,
         recover_first: target.interrupted,
         fresh,
+        replaces_empty_dir: if fresh { target.empty_dir } else { None },
         menu_dir,
         menu_files,
         menu_dirs,
@@ -726,9 +736,14 @@ impl fmt::Display for Plan {
                     self.files,
                     human_bytes(self.bytes)
                 ),
-                Op::MoveIntoPlace => format!(
-                    "move it all into place as {} with one rename",
-                    self.target.display()
+                Op::MoveIntoPlace { replaces_empty_dir } => format!(
+                    "move it all into place as {} with one rename{}",
+                    self.target.display(),
+                    if replaces_empty_dir.is_some() {
+                        " (replacing the empty folder)"
+                    } else {
+                        ""
+                    }
                 ),
                 Op::Install { path, replaces, .. } => {
                     format!("{} {path}", if *replaces { "replace" } else { "install" })

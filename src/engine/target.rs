@@ -76,6 +76,8 @@ pub struct Target {
     pub obstacle: Option<Obstacle>,
     /// An interrupted transaction waits in `.ksn-setup/txn`.
     pub interrupted: bool,
+    /// The target is a folder with nothing in it: its mode, which the install keeps.
+    pub empty_dir: Option<u32>,
     /// The menu folder, when the install adds menu entries.
     pub menu: Option<MenuLook>,
 }
@@ -158,6 +160,7 @@ pub fn inspect(dir: &Path, bundle: &Bundle, menu_dir: Option<&Path>) -> anyhow::
         virtual_fs: space.is_some_and(|s| s.virtual_fs),
         obstacle,
         interrupted: false,
+        empty_dir: None,
         menu: None,
     };
     if let Some(menu_dir) = menu_dir {
@@ -168,6 +171,13 @@ pub fn inspect(dir: &Path, bundle: &Bundle, menu_dir: Option<&Path>) -> anyhow::
     }
 
     let root = ownership::open_checked(&dir)?;
+    if root
+        .names()
+        .with_context(|| format!("cannot list \"{}\"", dir.display()))?
+        .is_empty()
+    {
+        target.empty_dir = Some(root.meta()?.mode);
+    }
     ownership::check_record_folders(&root)?;
     target.interrupted = root.exists(layout::JOURNAL)?;
     if let Some(bytes) = ownership::read_record(&root, layout::RECEIPT)? {
