@@ -3,7 +3,7 @@
 # `tar -cf - | zstd -T0` and `tar --zstd -xf` (and makeself --zstd) on the same payload, at the
 # same zstd level, on the same file system, in one run: time, size and peak RSS.
 #
-#   bash benches/pack-bench.sh [--runs N] [--level N] [--dest-dir DIR] [--big]
+#   bash benches/pack-bench.sh [--runs N] [--level N] [--dest-dir DIR] [--tree DIR] [--big]
 #
 # See benches/README.md for what is measured and how to read the result.
 set -euo pipefail
@@ -16,13 +16,15 @@ source "$repo/benches/common.sh"
 
 usage() {
   cat <<'EOF'
-usage: bash benches/pack-bench.sh [--runs N] [--level N] [--dest-dir DIR] [--big]
+usage: bash benches/pack-bench.sh [--runs N] [--level N] [--dest-dir DIR] [--tree DIR] [--big]
 
   --runs N   timed runs per command (default 3, at least 2)
   --level N  zstd level for ksn-setup pack, zstd and makeself, 1 to 19 (default 19)
   --dest-dir DIR
              install and extract under DIR (e.g. a tmpfs, to take the disk out of the
              comparison) instead of target/bench.
+  --tree DIR use the product tree DIR instead of the generated payload (for example a real
+             one: bash benches/real-tree.sh prints where it put Go's sources)
   --big      also pack a payload of at least 1 GiB (generated once, cached) at level 3 and
              measure the peak RSS of one install of it (aim: at most 64 MB).
 
@@ -34,11 +36,13 @@ runs=3
 level=19
 dest_dir=""
 big=0
+tree_arg=""
 while (($#)); do
   case "$1" in
     --runs|--runs=*) take_opt --runs "$@"; runs="$opt_val" ;;
     --level|--level=*) take_opt --level "$@"; level="$opt_val" ;;
     --dest-dir|--dest-dir=*) take_opt --dest-dir "$@"; dest_dir="$opt_val" ;;
+    --tree|--tree=*) take_opt --tree "$@"; tree_arg="$opt_val" ;;
     --big) big=1; opt_shift=1 ;;
     *) other_arg "$1" ;;
   esac
@@ -114,7 +118,20 @@ have_makeself=0
 # ---------------------------------------------------------------------------------------
 # The same cache as install-bench.sh (tree, uncompressed tarball, stamp; see common.sh), so
 # either script reuses what the other generated.
-ensure_payload "for install-bench.sh"
+tree_name="the generated payload (benches/gen-payload.py)"
+if [[ -n "$tree_arg" ]]; then
+  [[ -d "$tree_arg" ]] || die "--tree: \"$tree_arg\" is not a folder"
+  tree="$(cd "$tree_arg" && pwd)"
+  tree_name="$tree"
+  [[ -f "$tree.bench-name" ]] && tree_name="$(cat "$tree.bench-name")"
+  read -r payload_files payload_dirs payload_bytes < <(tree_stats "$tree")
+  log "payload: $tree ($payload_files files, $payload_dirs folders, $payload_bytes bytes)"
+  tarball="$work/payload.tar"
+  log "making the uncompressed tarball of it (the floor: tar -xf)"
+  tar --sort=name --owner=0 --group=0 --numeric-owner -cf "$tarball" -C "$tree" .
+else
+  ensure_payload "for install-bench.sh"
+fi
 
 BIG_SEED=20241124
 BIG_MIN_BYTES=$((1024 * 1024 * 1024))
@@ -205,10 +222,11 @@ makeself_bytes=""
 # ---------------------------------------------------------------------------------------
 # Correctness, once, before timing: install / extract, then diff against the payload.
 # ---------------------------------------------------------------------------------------
-install_args=(install --unattended --accept-eula --accept-privacy-policy --ksn decline --dir "$dest")
+install_args=(install --unattended --accept-eula --accept-privacy-policy --ksn decline --no-menu-entries --dir "$dest")
 install_cmd="$(qcmd "$installer" "${install_args[@]}")"
 tarx_cmd="tar --zstd -xf $(q "$tarzst") -C $(q "$dest")"
 tarx_sync_cmd="$tarx_cmd && sync -f $(q "$dest")"
+tar_floor_cmd="tar -xf $(q "$tarball") -C $(q "$dest")"
 ms_args=(--quiet --noexec --nox11 --noprogress --target "$dest")
 ms_cmd="$(qcmd "$msrun" "${ms_args[@]}")"
 
@@ -267,6 +285,7 @@ hyperfine --runs "$runs" --warmup 1 \
   --command-name "ksn-setup install" --prepare "$prep_new" "$install_cmd" \
   --command-name "tar --zstd -xf" --prepare "$prep_tar" "$tarx_cmd" \
   --command-name "tar --zstd -xf && sync -f" --prepare "$prep_tar" "$tarx_sync_cmd" \
+  --command-name "tar -xf" --prepare "$prep_tar" "$tar_floor_cmd" \
   "${ms_hf[@]}" >&2
 rm -rf "$dest"
 
@@ -323,6 +342,7 @@ export PB_REPO="$repo" PB_OUT_DIR="$out_dir" PB_RUNS="$runs" PB_LEVEL="$level" P
   PB_EXTRAS="$(paste -sd " " "$out_dir/pack-extras-install.txt" 2>/dev/null || true)" \
   PB_PACK_CMD="$pack_cmd" PB_TARZST_CMD="$tarzst_cmd" PB_INSTALL_CMD="$install_cmd" \
   PB_TARX_CMD="$tarx_cmd" PB_TARX_SYNC_CMD="$tarx_sync_cmd" PB_MS_CMD="$ms_cmd" \
+  PB_TAR_FLOOR_CMD="$tar_floor_cmd" PB_TREE_NAME="$tree_name" \
   PB_MS_MAKE_CMD="$(qcmd makeself "${makeself_flags[@]}" "$tree" "$msrun" "bench payload" true)"
 
 python3 - <<'PY'
@@ -373,6 +393,8 @@ o.append("## ksn-setup pack / packed install vs tar + zstd at zstd level %s: %.1
          "in %s files, %s folders" % (level, nbytes / 1e6, nbytes / 2**20, format(nfiles, ","),
                                       format(ndirs, ",")))
 o.append("")
+o.append("Payload: %s." % g("TREE_NAME"))
+o.append("")
 o.append("zstd level %s; %s CPUs, %s, install/extract target on %s; %s, %s, %s%s; "
          "ksn-setup @ %s." % (
              level, g("CPUS"), g("KERNEL"), g("FS"), g("HYPERFINE"), g("ZSTD"), g("TAR"),
@@ -397,15 +419,20 @@ o.append("")
 rows = [("`installer install --unattended …`", "ksn-setup install"),
         ("`tar --zstd -xf`", "tar --zstd -xf"),
         ("`tar --zstd -xf && sync -f`", "tar --zstd -xf && sync -f"),
+        ("`tar -xf` of the uncompressed tar (the floor)", "tar -xf"),
         ("`payload.run --noexec --target` (makeself --zstd)", "makeself")]
 o += timing_table(installs, rows, "tar --zstd -xf", "`tar --zstd -xf`")
 ki = installs["ksn-setup install"]
 r_inst = ki["mean"] / installs["tar --zstd -xf"]["mean"]
 r_inst_min = ki["min"] / installs["tar --zstd -xf"]["min"]
 r_inst_sync = ki["mean"] / installs["tar --zstd -xf && sync -f"]["mean"]
-line = ("Unattended install no slower than `tar --zstd -xf`: **%s** (%.2f× mean, %.2f× min). "
-        "Against `tar --zstd -xf && sync -f` (same durability): %.2f×"
-        % ("met" if r_inst <= 1.0 else "not met", r_inst, r_inst_min, r_inst_sync))
+# On a tmpfs the disk is out of the comparison and decoding on every core should show: the
+# aim is 0.80×; on a disk, 1.00×.
+aim_inst = 0.80 if g("FS").startswith("tmpfs") else 1.00
+line = ("Unattended install at most %.2f× `tar --zstd -xf` (target on %s): **%s** (%.2f× mean, %.2f× min). "
+        "Against `tar --zstd -xf && sync -f` (same durability): %.2f×; against the floor `tar -xf`: %.2f×"
+        % (aim_inst, g("FS"), "met" if r_inst <= aim_inst else "not met", r_inst, r_inst_min,
+           r_inst_sync, ki["mean"] / installs["tar -xf"]["mean"]))
 if "makeself" in installs:
     line += "; against makeself --zstd: %.2f×" % (ki["mean"] / installs["makeself"]["mean"])
 aims.append(line + ".")
@@ -481,7 +508,8 @@ for a in aims:
 o.append("")
 o.append("Commands (paths relative to the repo):")
 o.append("")
-cmds = [g("PACK_CMD"), g("TARZST_CMD"), g("INSTALL_CMD"), g("TARX_CMD"), g("TARX_SYNC_CMD")]
+cmds = [g("PACK_CMD"), g("TARZST_CMD"), g("INSTALL_CMD"), g("TARX_CMD"), g("TARX_SYNC_CMD"),
+        g("TAR_FLOOR_CMD")]
 if have_ms:
     cmds += [g("MS_MAKE_CMD") + "   # untimed", g("MS_CMD")]
 for c in cmds:
