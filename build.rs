@@ -3,7 +3,10 @@
 //!
 //! It writes `$OUT_DIR/embedded.rs`, a table of `include_bytes!` entries in a stable order, so
 //! the binary carries the whole product and needs nothing from the source tree at run time.
-//! Hashes are computed when the bundle is opened, not here, so the build needs no hashing crate.
+//! Each payload file is embedded compressed (zstd level 19, as `pack` compresses a packed
+//! bundle): every install copies this program into the product as its maintenance program,
+//! so its size is paid twice. Hashes are computed when the bundle is opened, not here, so the
+//! build needs no hashing crate.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -67,7 +70,7 @@ fn main() {
     let payload = root.join("payload");
     let mut entries = Vec::new();
     walk(&payload, &payload, &mut entries);
-    for (rel, abs) in entries {
+    for (number, (rel, abs)) in entries.into_iter().enumerate() {
         let meta = fs::symlink_metadata(&abs).expect("stat payload entry");
         let mode = meta.permissions().mode() & 0o7777;
         let kind = if meta.file_type().is_symlink() {
@@ -79,9 +82,14 @@ fn main() {
         } else if meta.is_dir() {
             "EmbeddedKind::Dir".to_string()
         } else {
+            let bytes = fs::read(&abs).expect("read payload file");
+            let packed = zstd::bulk::compress(&bytes, 19).expect("zstd compresses in memory");
+            let stored = out.join(format!("payload-{number}.zst"));
+            fs::write(&stored, packed).expect("write a compressed payload file");
             format!(
-                "EmbeddedKind::File(include_bytes!({:?}))",
-                abs.to_str().expect("UTF-8 path")
+                "EmbeddedKind::File {{ zstd: include_bytes!({:?}), len: {} }}",
+                stored.to_str().expect("UTF-8 path"),
+                bytes.len()
             )
         };
         writeln!(

@@ -457,15 +457,17 @@ impl Bundle {
         }
         match &self.source {
             Source::Embedded => {
-                let found = embedded::PAYLOAD
+                let (zstd, len) = embedded::PAYLOAD
                     .iter()
                     .find(|e| e.path == entry.path.as_str())
                     .and_then(|e| match e.kind {
-                        embedded::EmbeddedKind::File(bytes) => Some(bytes),
+                        embedded::EmbeddedKind::File { zstd, len } => Some((zstd, len)),
                         _ => None,
                     })
                     .with_context(|| format!("built-in payload has no file \"{}\"", entry.path))?;
-                Ok(Box::new(found))
+                let decoder = zstd::stream::read::Decoder::with_buffer(zstd)
+                    .context("cannot start the zstd decoder")?;
+                Ok(Box::new(decoder.take(len)))
             }
             Source::Folder(dir) => {
                 let path = entry.path.under(dir);
@@ -520,10 +522,15 @@ fn builtin_entries() -> anyhow::Result<Vec<Entry>> {
             let path = RelPath::payload(e.path).map_err(BundleError::from)?;
             let kind = match e.kind {
                 embedded::EmbeddedKind::Dir => EntryKind::Dir,
-                embedded::EmbeddedKind::File(bytes) => EntryKind::File {
-                    size: bytes.len() as u64,
-                    sha256: Some(Sha256::digest(bytes).into()),
-                },
+                embedded::EmbeddedKind::File { zstd, len } => {
+                    let bytes = zstd::bulk::decompress(zstd, len as usize).with_context(|| {
+                        format!("built-in payload file \"{}\" does not decode", e.path)
+                    })?;
+                    EntryKind::File {
+                        size: bytes.len() as u64,
+                        sha256: Some(Sha256::digest(&bytes).into()),
+                    }
+                }
                 embedded::EmbeddedKind::Symlink(target) => EntryKind::Symlink {
                     target: target.to_string(),
                 },

@@ -13,7 +13,11 @@ pub struct EmbeddedEntry {
 #[derive(Debug)]
 pub enum EmbeddedKind {
     Dir,
-    File(&'static [u8]),
+    /// A file, zstd-compressed by `build.rs`, and how long it is once decompressed.
+    File {
+        zstd: &'static [u8],
+        len: u64,
+    },
     Symlink(&'static str),
 }
 
