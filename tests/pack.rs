@@ -14,9 +14,11 @@ use support::*;
 const TRAILER_LEN: u64 = 184;
 
 /// A payload with what packing must keep: nested folders, modes, a relative symlink, an empty
-/// file, an empty folder and a file large enough to travel in chunks.
+/// file, an empty folder, a set-group-id program and a file large enough to travel in chunks.
 fn rich_payload(dir: &Path) {
     make_payload(dir, 30, 1);
+    fs::write(dir.join("bin/helper"), b"#!/bin/sh\nexit 0\n").unwrap();
+    fs::set_permissions(dir.join("bin/helper"), fs::Permissions::from_mode(0o2750)).unwrap();
     fs::create_dir_all(dir.join("share/empty")).unwrap();
     fs::write(dir.join("share/zero-length"), b"").unwrap();
     let big: Vec<u8> = (0..3_500_000u32)
