@@ -63,13 +63,23 @@ fn menu_dir() -> &'static Path {
 }
 
 fn install_cmd(payload: &Path, target: &Path) -> Command {
+    install_cmd_answering(payload, target, "decline")
+}
+
+/// Version 1 of a reinstall case: it agrees, so that the reinstall's decline is a new
+/// decision, with its consent-log line (the same answer again records nothing).
+fn install_v1_cmd(payload: &Path, target: &Path) -> Command {
+    install_cmd_answering(payload, target, "agree")
+}
+
+fn install_cmd_answering(payload: &Path, target: &Path, ksn_answer: &str) -> Command {
     let mut cmd = ksn(&[
         "install",
         "--unattended",
         "--accept-eula",
         "--accept-privacy-policy",
         "--ksn",
-        "decline",
+        ksn_answer,
     ]);
     cmd.arg("--payload").arg(payload).arg("--dir").arg(target);
     cmd.env("XDG_DATA_HOME", menu_dir())
@@ -657,9 +667,16 @@ fn install_problems(payload: &Path, target: &Path) -> Vec<String> {
                     .get("ksn")
                     .and_then(|k| k.get("decision"))
                     .and_then(toml::Value::as_str);
-                if decision != Some("declined") {
+                // Version 1 of a reinstall case agrees (`install_v1_cmd`); every other
+                // install declines.
+                let want = if payload.ends_with("v1") {
+                    "agreed"
+                } else {
+                    "declined"
+                };
+                if decision != Some(want) {
                     problems.push(format!(
-                        "etc/product.toml: [ksn] decision is {decision:?}, want \"declined\"\n{text}"
+                        "etc/product.toml: [ksn] decision is {decision:?}, want \"{want}\"\n{text}"
                     ));
                 }
             }
@@ -1175,7 +1192,7 @@ fn killed_at_every_fault_point_then_recovered() {
                 let dir = tempfile::tempdir().expect("create a temp dir");
                 let target = dir.path().join("target");
                 let before = reinstall.then(|| {
-                    run(install_cmd(&v1, &target)).expect_code(0, "install version 1");
+                    run(install_v1_cmd(&v1, &target)).expect_code(0, "install version 1");
                     assert_installed(&v1, &target, "install version 1");
                     snapshot(&target)
                 });
@@ -1283,7 +1300,7 @@ fn full_disk_fails_cleanly_and_rolls_back() {
             ));
             run_case(&name, &mut failures, || {
                 let before = reinstall.then(|| {
-                    run(install_cmd(&v1, &target)).expect_code(0, "install version 1");
+                    run(install_v1_cmd(&v1, &target)).expect_code(0, "install version 1");
                     assert_installed(&v1, &target, "install version 1");
                     snapshot(&target)
                 });
@@ -1408,7 +1425,7 @@ fn power_cut_during_install_and_after_success() {
             ));
             run_case(&name, &mut failures, || {
                 let before = reinstall.then(|| {
-                    run(install_cmd(&v1, &target)).expect_code(0, "install version 1");
+                    run(install_v1_cmd(&v1, &target)).expect_code(0, "install version 1");
                     assert_installed(&v1, &target, "install version 1");
                     snapshot(&target)
                 });
@@ -1458,7 +1475,7 @@ fn power_cut_during_install_and_after_success() {
         });
         run_case(&name, &mut failures, || {
             if reinstall {
-                run(install_cmd(&v1, &target)).expect_code(0, "install version 1");
+                run(install_v1_cmd(&v1, &target)).expect_code(0, "install version 1");
             }
             let outcome = run(install_cmd(&v2, &target));
             outcome.expect_code(0, &name);
@@ -1520,7 +1537,7 @@ fn install_after_a_kill_recovers_first() {
                 let dir = tempfile::tempdir().expect("create a temp dir");
                 let target = dir.path().join("target");
                 if reinstall {
-                    run(install_cmd(&v1, &target)).expect_code(0, "install version 1");
+                    run(install_v1_cmd(&v1, &target)).expect_code(0, "install version 1");
                 }
                 let killed = run(with_fault(
                     install_cmd(&v2, &target),

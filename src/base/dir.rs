@@ -55,6 +55,14 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// The modification time in nanoseconds since the epoch (exact until the year 2262).
+    pub fn mtime_ns(&self) -> i64 {
+        self.mtime
+            .0
+            .saturating_mul(1_000_000_000)
+            .saturating_add(self.mtime.1)
+    }
+
     /// The facts of an open file.
     pub fn of_file(file: &File) -> io::Result<Meta> {
         Ok(Meta::of(&rustix::fs::fstat(file).map_err(err)?))

@@ -21,6 +21,9 @@ pub enum ExitStatus {
     Cancelled = 3,
     /// Failed, and the rollback could not undo everything; the message lists what is left.
     RollbackIncomplete = 4,
+    /// The same version is installed but damaged (files missing or changed); nothing was
+    /// changed. `install --repair` or `repair` restores it.
+    Damaged = 5,
 }
 
 impl ExitStatus {
@@ -31,6 +34,7 @@ impl ExitStatus {
             2 => ExitStatus::BadInput,
             3 => ExitStatus::Cancelled,
             4 => ExitStatus::RollbackIncomplete,
+            5 => ExitStatus::Damaged,
             _ => ExitStatus::Failed,
         }
     }

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::common::{bundle_to_install, parse_language};
+use super::outcome::{Action, Outcome, Report};
 use crate::base::error::{BadInput, ExitStatus};
 use crate::base::layout;
 use crate::base::time::now_rfc3339;
@@ -21,6 +22,9 @@ use crate::engine::control::RunControl;
 use crate::engine::progress::Reporter;
 use crate::engine::{executor, plan, recovery, target};
 use crate::gui::setup_window;
+use crate::maintenance::installed::InstalledProduct;
+use crate::maintenance::reinstall::{self, Verdict};
+use crate::maintenance::repair::{Check, Damage};
 use crate::tr;
 use crate::wizard::machine::{KsnNow, Wizard};
 
@@ -101,6 +105,14 @@ pub(super) struct InstallArgs {
     /// Install only an installer signed by this ed25519 public key (PEM).
     #[arg(long, value_name = "KEY")]
     pub(super) trusted_key: Option<PathBuf>,
+    /// Over the same version: check every installed file by its SHA-256, not by its size and
+    /// modification time.
+    #[arg(long)]
+    pub(super) verify: bool,
+    /// Over the same version found damaged: restore the damaged files (without it, the
+    /// damage is reported, nothing is changed and the exit code is 5).
+    #[arg(long)]
+    pub(super) repair: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -110,7 +122,7 @@ pub(super) struct RecoverArgs {
     pub(super) dir: PathBuf,
 }
 
-pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run_install(args: InstallArgs, report: &mut Report) -> anyhow::Result<ExitStatus> {
     let InstallArgs {
         unattended,
         scope,
@@ -128,6 +140,8 @@ pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         save_answers,
         trusted_key,
         installer,
+        verify,
+        repair,
     } = args;
     let trust = signing::trust(trusted_key.as_deref()).map_err(BadInput)?;
     let bundle = bundle_to_install(
@@ -192,13 +206,15 @@ pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         return run_wizard(bundle, &answers, dir, log, save_answers, None, source);
     }
 
-    let console = Console::start(log.as_deref(), std::io::stderr().is_terminal())?;
+    let console = Console::start(log.as_deref(), report.progress())?;
     let reporter = console.reporter();
     let target = target::inspect(&dir, &bundle, answers.menu_dir.as_deref())?;
     let plan =
         plan::plan(&bundle, &answers, &target, &now_rfc3339()).map_err(|e| BadInput(e.into()))?;
     if dry_run {
-        print!("{plan}");
+        if !report.json {
+            print!("{plan}");
+        }
         drop(reporter);
         console.finish();
         return Ok(if plan.problems.is_empty() {
@@ -218,23 +234,180 @@ pub(super) fn run_install(args: InstallArgs) -> anyhow::Result<ExitStatus> {
         signal_hook::flag::register(signal, control.flag())
             .context("cannot set up signal handling")?;
     }
+    // The same version again: change only what differs, or nothing.
+    let same_version = target.previous.as_ref().is_some_and(|p| {
+        p.receipt.product_name == bundle.product.name
+            && p.receipt.product_version == bundle.product.version
+    });
+    let mut why_again = None;
+    if same_version && !target.interrupted && plan.problems.is_empty() {
+        let check = if verify { Check::Full } else { Check::Quick };
+        let again = Again {
+            bundle: &bundle,
+            answers: &answers,
+            plan: &plan,
+            check,
+            repair,
+        };
+        match again.run(&reporter, &control) {
+            Ok(AgainDone::Finished(status, outcome)) => {
+                drop(reporter);
+                console.finish();
+                say_again(report, &outcome);
+                report.set(outcome.of_installed(&dir));
+                return Ok(status);
+            }
+            Ok(AgainDone::Differs(why)) => {
+                reporter.step(format!("installing again: {why}"));
+                why_again = Some(why);
+            }
+            Err(e) => {
+                drop(reporter);
+                console.finish();
+                return Err(e);
+            }
+        }
+    }
     let result = executor::install(&bundle, &plan, &reporter, &control);
     drop(reporter);
     console.finish();
     let installed = result?;
     if let Some(message) = &installed.recovered {
-        println!("ksn-setup: recovered: {message}");
+        report.say(format!("ksn-setup: recovered: {message}"));
     }
     let plan = &installed.plan;
-    println!(
+    report.say(format!(
         "Installed {} {} into {}.\nKSN: the product {}.\nConfig: {}",
         plan.product_name,
         plan.product_version,
         plan.target.display(),
         crate::consent::rules::describe(&plan.ksn.record),
         plan.target.join(layout::CONFIG).display()
-    );
+    ));
+    let action = match plan.kind {
+        plan::InstallKind::Fresh => Action::Installed,
+        plan::InstallKind::Upgrade { .. } => Action::Upgraded,
+    };
+    let mut outcome = Outcome::new("install", action, true);
+    outcome.detail = why_again;
+    report.set(outcome.of_installed(&plan.target));
     Ok(ExitStatus::Success)
+}
+
+/// Installing the same version again over an install of it ([`reinstall::judge`]).
+struct Again<'a> {
+    bundle: &'a Bundle,
+    answers: &'a crate::consent::answers::Answers,
+    plan: &'a plan::Plan,
+    check: Check,
+    /// Restore damaged files instead of reporting them.
+    repair: bool,
+}
+
+enum AgainDone {
+    /// Done here, with this status and outcome.
+    Finished(ExitStatus, Box<Outcome>),
+    /// The full install has to run, for this reason.
+    Differs(String),
+}
+
+impl Again<'_> {
+    /// Judges under the folder's lock and makes the small change there is, if any: a repair
+    /// first when asked for, then the KSN decision.
+    fn run(&self, reporter: &Reporter, control: &RunControl) -> anyhow::Result<AgainDone> {
+        let mut restored = Vec::new();
+        // A repair, then a second look for the KSN decision: two rounds at most.
+        for _ in 0..2 {
+            let mut verdict = None;
+            executor::maintain(
+                &self.plan.target,
+                Some(self.bundle),
+                |root| {
+                    // Records that cannot be read (a config deleted by hand) are for the full
+                    // install to deal with, as it does over any earlier install.
+                    let installed = match InstalledProduct::read(root) {
+                        Ok(installed) => installed,
+                        Err(e) => {
+                            verdict = Some(Verdict::Differs(format!("{e:#}")));
+                            return Ok(None);
+                        }
+                    };
+                    let judged = reinstall::judge(
+                        root,
+                        &installed,
+                        self.bundle,
+                        self.answers,
+                        self.plan,
+                        self.check,
+                    )?;
+                    let work = match &judged {
+                        Verdict::KsnChange { work, .. } => Some(work.clone()),
+                        Verdict::Damaged(damaged) if self.repair => Some(damaged.work.clone()),
+                        _ => None,
+                    };
+                    verdict = Some(judged);
+                    Ok(work)
+                },
+                reporter,
+                control,
+            )?;
+            let verdict = verdict.context("the install was not looked at")?;
+            let restored_list = || restored.iter().map(|(p, d): &(String, Damage)| (p, d));
+            let (status, outcome) = match verdict {
+                Verdict::Unchanged if restored.is_empty() => (
+                    ExitStatus::Success,
+                    Outcome::new("install", Action::Unchanged, false),
+                ),
+                Verdict::Unchanged => (
+                    ExitStatus::Success,
+                    Outcome::new("install", Action::Repaired, true).with_damaged(restored_list()),
+                ),
+                Verdict::KsnChange { .. } => (
+                    ExitStatus::Success,
+                    Outcome::new("install", Action::KsnChanged, true).with_damaged(restored_list()),
+                ),
+                Verdict::Damaged(damaged) if self.repair => {
+                    // Repaired just now; look again for the KSN decision.
+                    restored = damaged.damaged;
+                    continue;
+                }
+                Verdict::Damaged(damaged) => (
+                    ExitStatus::Damaged,
+                    Outcome::new("install", Action::Damaged, false)
+                        .with_damaged(damaged.damaged.iter().map(|(p, d)| (p, d))),
+                ),
+                Verdict::Differs(why) => return Ok(AgainDone::Differs(why)),
+            };
+            return Ok(AgainDone::Finished(status, Box::new(outcome)));
+        }
+        anyhow::bail!("the install is still damaged after its repair; run `repair` to see why")
+    }
+}
+
+/// What installing again did, in sentences (and the damage on stderr, which a script that
+/// reads stdout still sees).
+fn say_again(report: &Report, outcome: &Outcome) {
+    for damaged in &outcome.damaged {
+        match outcome.action {
+            Action::Damaged => {
+                eprintln!("ksn-setup: damaged: {} ({})", damaged.path, damaged.damage)
+            }
+            _ => report.say(format!(
+                "restored: {} (was {})",
+                damaged.path, damaged.damage
+            )),
+        }
+    }
+    match outcome.action {
+        Action::Unchanged => report.say("Already installed; nothing changed."),
+        Action::Repaired => report.say("Already installed; the damaged files were restored."),
+        Action::KsnChanged => report.say("Already installed; only the KSN choice changed."),
+        Action::Damaged => eprintln!(
+            "ksn-setup: the installed product is damaged and nothing was changed; \
+             install again with --repair to restore it"
+        ),
+        _ => {}
+    }
 }
 
 /// The interactive install: the Slint window where there is a display, the console wizard
@@ -338,11 +511,23 @@ pub(super) fn run_wizard(
     .into())
 }
 
-pub(super) fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run_recover(args: RecoverArgs, report: &mut Report) -> anyhow::Result<ExitStatus> {
     let RecoverArgs { dir } = args;
-    match recovery::recover(&dir, &Reporter::silent())? {
-        Some(message) => println!("ksn-setup: recovered: {message}"),
-        None => println!("ksn-setup: nothing to recover in \"{}\"", dir.display()),
-    }
+    let outcome = match recovery::recover(&dir, &Reporter::silent())? {
+        Some(message) => {
+            report.say(format!("ksn-setup: recovered: {message}"));
+            let mut outcome = Outcome::new("recover", Action::Recovered, true);
+            outcome.detail = Some(message);
+            outcome
+        }
+        None => {
+            report.say(format!(
+                "ksn-setup: nothing to recover in \"{}\"",
+                dir.display()
+            ));
+            Outcome::new("recover", Action::Nothing, false)
+        }
+    };
+    report.set(outcome.of_installed(&dir));
     Ok(ExitStatus::Success)
 }

@@ -10,7 +10,10 @@ use std::io::IsTerminal as _;
 
 use clap::{Args, Subcommand};
 
+use anyhow::Context as _;
+
 use super::common::{DirArgs, dir_of, parse_language};
+use super::outcome::{Action, Outcome, Report};
 use crate::base::error::ExitStatus;
 use crate::base::i18n;
 use crate::base::layout;
@@ -24,6 +27,9 @@ use crate::{tr, trn};
 pub(super) struct KsnArgs {
     #[command(subcommand)]
     pub(super) action: KsnAction,
+    /// Never ask: `agree` then needs --accept-statement, and nothing waits for a terminal.
+    #[arg(long, global = true)]
+    pub(super) unattended: bool,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -32,9 +38,6 @@ pub(super) enum KsnAction {
     Status {
         #[command(flatten)]
         dir: DirArgs,
-        /// Print JSON instead of sentences.
-        #[arg(long)]
-        json: bool,
     },
     /// Participate: shows the KSN Statement and asks; scripts prove which text they showed
     /// with --accept-statement.
@@ -59,9 +62,6 @@ pub(super) enum KsnAction {
     History {
         #[command(flatten)]
         dir: DirArgs,
-        /// Print JSON instead of sentences.
-        #[arg(long)]
-        json: bool,
         /// Check the log's chain: exit 1 naming the first line edited, removed or reordered.
         #[arg(long)]
         verify: bool,
@@ -72,22 +72,16 @@ pub(super) enum KsnAction {
     Receipt {
         #[command(flatten)]
         dir: DirArgs,
-        /// Print the receipt's JSON, as the specification defines it.
-        #[arg(long)]
-        json: bool,
     },
 }
 
-pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run_ksn(args: KsnArgs, report: &mut Report) -> anyhow::Result<ExitStatus> {
     use crate::maintenance::installed::{InstalledProduct, KsnState};
     use crate::maintenance::ksn_change::{self, ChangeOutcome, ChangeRequest};
     // Sentences for a person in their language; JSON for scripts stays as it is.
-    let json = matches!(
-        args.action,
-        KsnAction::Status { json: true, .. }
-            | KsnAction::History { json: true, .. }
-            | KsnAction::Receipt { json: true, .. }
-    );
+    let json = report.json;
+    // Unattended: as if no terminal were there to ask on.
+    let terminal = !args.unattended && std::io::stdin().is_terminal();
     let language = match &args.action {
         KsnAction::Agree { lang: Some(l), .. } => *l,
         _ => Language::from_env(),
@@ -96,12 +90,12 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
         i18n::set_language(language);
     }
     match args.action {
-        KsnAction::Receipt { dir, json } => {
+        KsnAction::Receipt { dir } => {
             let dir = dir_of(&dir);
             let installed = InstalledProduct::open(&dir)?;
-            print_receipt(&dir, &installed, json)
+            print_receipt(&dir, &installed, report)
         }
-        KsnAction::History { dir, json, verify } => {
+        KsnAction::History { dir, verify } => {
             let dir = dir_of(&dir);
             let installed = InstalledProduct::open(&dir)?;
             let root = crate::base::ownership::open_checked(&dir)?;
@@ -109,10 +103,7 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
                 .unwrap_or_default();
             let history = crate::consent::history::read(&log, Some(installed.ksn_record()));
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&history).expect("a history serialises")
-                );
+                report.print_own(&history);
             } else {
                 print_history(&history);
             }
@@ -132,16 +123,13 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
                 _ => ExitStatus::Success,
             })
         }
-        KsnAction::Status { dir, json } => {
+        KsnAction::Status { dir } => {
             let dir = dir_of(&dir);
             let installed = InstalledProduct::open(&dir)?;
             let language = installed.ksn_record().statement_language;
             let status = installed.ksn_status(language);
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&status).expect("status serialises")
-                );
+                report.print_own(&FleetStatus::of(&installed, &status)?);
                 return Ok(ExitStatus::Success);
             }
             let record = &status.record;
@@ -210,20 +198,23 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
                 participate: false,
                 accepted_sha256: None,
                 language: installed.ksn_record().statement_language,
-                how: terminal_or_script(std::io::stdin().is_terminal(), language),
+                how: terminal_or_script(terminal, language),
             };
-            match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
-                ChangeOutcome::Changed(_) => println!(
-                    "{}",
-                    tr!(
-                        "KSN is off: the product no longer takes part in Kaspersky Security \
+            let changed =
+                match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
+                    ChangeOutcome::Changed(_) => {
+                        report.say(tr!(
+                            "KSN is off: the product no longer takes part in Kaspersky Security \
                          Network."
-                    )
-                ),
-                ChangeOutcome::Unchanged(_) => {
-                    println!("{}", tr!("KSN was already off; nothing changed."))
-                }
-            }
+                        ));
+                        true
+                    }
+                    ChangeOutcome::Unchanged(_) => {
+                        report.say(tr!("KSN was already off; nothing changed."));
+                        false
+                    }
+                };
+            report.set(changed_outcome("ksn decline", changed).of_installed(&dir));
             Ok(ExitStatus::Success)
         }
         KsnAction::Agree {
@@ -236,10 +227,10 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
             let language = lang.unwrap_or(language);
             let statement = installed.ksn_statement();
             let (shown, text) = statement.text(language);
-            let typed = accept_statement.is_none() && std::io::stdin().is_terminal();
+            let typed = accept_statement.is_none() && terminal && !json;
             let accepted = match accept_statement {
                 Some(sha) => Some(sha),
-                None if std::io::stdin().is_terminal() => {
+                None if typed => {
                     println!(
                         "{}\n\n{}\n",
                         tr!("{}, version {}", statement.title(shown), statement.version),
@@ -273,22 +264,77 @@ pub(super) fn run_ksn(args: KsnArgs) -> anyhow::Result<ExitStatus> {
                 language: shown,
                 how: terminal_or_script(typed, language),
             };
-            match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
-                ChangeOutcome::Changed(record) => println!(
-                    "{}",
-                    tr!(
-                        "KSN is on: the product takes part in Kaspersky Security Network (KSN \
+            let changed =
+                match ksn_change::apply(&dir, &request, &now_rfc3339(), &Reporter::silent())? {
+                    ChangeOutcome::Changed(record) => {
+                        report.say(tr!(
+                            "KSN is on: the product takes part in Kaspersky Security Network (KSN \
                          Statement {}, {}).",
-                        record.statement_version,
-                        record.statement_language
-                    )
-                ),
-                ChangeOutcome::Unchanged(_) => {
-                    println!("{}", tr!("KSN was already on; nothing changed."))
-                }
-            }
+                            record.statement_version,
+                            record.statement_language
+                        ));
+                        true
+                    }
+                    ChangeOutcome::Unchanged(_) => {
+                        report.say(tr!("KSN was already on; nothing changed."));
+                        false
+                    }
+                };
+            report.set(changed_outcome("ksn agree", changed).of_installed(&dir));
             Ok(ExitStatus::Success)
         }
+    }
+}
+
+/// The outcome of `ksn agree|decline`: the change made, or none needed.
+fn changed_outcome(command: &str, changed: bool) -> Outcome {
+    let action = if changed {
+        Action::KsnChanged
+    } else {
+        Action::Nothing
+    };
+    Outcome::new(command, action, changed)
+}
+
+/// `ksn status --json`: the KSN facts and, so that a fleet's answers can be collected and
+/// tabulated as they come, which product, where, for whom and on which machine.
+#[derive(Debug, serde::Serialize)]
+struct FleetStatus<'a> {
+    /// The version of these fields (README, "Deploying to many machines").
+    format: u32,
+    host: String,
+    dir: &'a std::path::Path,
+    /// `system` when the install folder belongs to root (an install for all users),
+    /// `user` when it belongs to a user (theirs only).
+    scope: &'static str,
+    product: super::outcome::Product,
+    #[serde(flatten)]
+    status: &'a crate::maintenance::installed::KsnStatus,
+}
+
+impl<'a> FleetStatus<'a> {
+    fn of(
+        installed: &'a crate::maintenance::installed::InstalledProduct,
+        status: &'a crate::maintenance::installed::KsnStatus,
+    ) -> anyhow::Result<FleetStatus<'a>> {
+        let owner = crate::base::dir::Dir::open(&installed.dir)
+            .and_then(|d| d.meta())
+            .with_context(|| format!("cannot look at \"{}\"", installed.dir.display()))?
+            .uid;
+        Ok(FleetStatus {
+            format: super::outcome::FORMAT,
+            host: rustix::system::uname()
+                .nodename()
+                .to_string_lossy()
+                .into_owned(),
+            dir: &installed.dir,
+            scope: if owner == 0 { "system" } else { "user" },
+            product: super::outcome::Product {
+                name: installed.receipt.product_name.clone(),
+                version: installed.receipt.product_version.clone(),
+            },
+            status,
+        })
     }
 }
 
@@ -311,7 +357,7 @@ fn terminal_or_script(typed: bool, language: Language) -> crate::consent::rules:
 fn print_receipt(
     dir: &std::path::Path,
     installed: &crate::maintenance::installed::InstalledProduct,
-    json: bool,
+    report: &mut Report,
 ) -> anyhow::Result<ExitStatus> {
     use crate::consent::receipt::{ReceiptSource, consent_receipt};
     let record = installed.ksn_record();
@@ -347,11 +393,8 @@ fn print_receipt(
             return Ok(ExitStatus::Failed);
         }
     };
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&receipt).expect("a receipt serialises")
-        );
+    if report.json {
+        report.print_own(&receipt);
         return Ok(ExitStatus::Success);
     }
     let x = &receipt.extension;

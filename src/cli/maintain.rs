@@ -1,13 +1,13 @@
 //! `settings`, `repair` and `uninstall`: the product's settings window, and restoring or
 //! removing exactly what the receipt lists, each as one journaled transaction.
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
 
 use super::common::{DirArgs, bundle_to_install, dir_of};
+use super::outcome::{Action, Outcome, Report};
 use crate::base::error::ExitStatus;
 use crate::base::time::now_rfc3339;
 use crate::console::progress::Console;
@@ -53,6 +53,9 @@ pub(super) struct RepairArgs {
     /// Only report what is damaged; change nothing (exit 1 when something is).
     #[arg(long)]
     check: bool,
+    /// Never ask (repair asks nothing; accepted so that every command scripts the same).
+    #[arg(long)]
+    unattended: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -67,9 +70,12 @@ pub(super) struct UninstallArgs {
     /// confirm there, instead of removing at once.
     #[arg(long, conflicts_with = "remove_config")]
     wizard: bool,
+    /// Never ask: remove at once (what uninstall does without --wizard).
+    #[arg(long, conflicts_with = "wizard")]
+    unattended: bool,
 }
 
-pub(super) fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run_repair(args: RepairArgs, report: &mut Report) -> anyhow::Result<ExitStatus> {
     use crate::maintenance::installed::InstalledProduct;
 
     let dir = dir_of(&args.dir);
@@ -84,21 +90,33 @@ pub(super) fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
     let now = now_rfc3339();
     if args.check {
         return Ok(
-            match crate::maintenance::repair::plan_repair(&root, &installed, &bundle, &now)? {
+            match crate::maintenance::repair::plan_repair(
+                &root,
+                &installed,
+                &bundle,
+                &now,
+                crate::maintenance::repair::Check::Full,
+            )? {
                 None => {
-                    println!("Nothing to repair: every installed file matches the receipt.");
+                    report.say("Nothing to repair: every installed file matches the receipt.");
+                    report.set(Outcome::new("repair", Action::Nothing, false).of_installed(&dir));
                     ExitStatus::Success
                 }
                 Some(plan) => {
                     for (path, damage) in &plan.damaged {
-                        println!("damaged: {path} ({damage})");
+                        report.say(format!("damaged: {path} ({damage})"));
                     }
+                    report.set(
+                        Outcome::new("repair", Action::Damaged, false)
+                            .with_damaged(plan.damaged.iter().map(|(p, d)| (p, d)))
+                            .of_installed(&dir),
+                    );
                     ExitStatus::Failed
                 }
             },
         );
     }
-    let console = Console::start(None, std::io::stderr().is_terminal())?;
+    let console = Console::start(None, report.progress())?;
     let reporter = console.reporter();
     let control = RunControl::new();
     let result = crate::maintenance::task::run(
@@ -112,16 +130,25 @@ pub(super) fn run_repair(args: RepairArgs) -> anyhow::Result<ExitStatus> {
     drop(reporter);
     console.finish();
     let done = result?;
-    if let Done::Repaired(damaged) = &done {
-        for (path, damage) in damaged {
-            println!("restored: {path} (was {damage})");
+    let outcome = match &done {
+        Done::Repaired(damaged) => {
+            for (path, damage) in damaged {
+                report.say(format!("restored: {path} (was {damage})"));
+            }
+            Outcome::new("repair", Action::Repaired, true)
+                .with_damaged(damaged.iter().map(|(p, d)| (p, d)))
         }
-    }
-    println!("{}", done.summary(&installed.receipt.product_name, &dir));
+        _ => Outcome::new("repair", Action::Nothing, false),
+    };
+    report.say(done.summary(&installed.receipt.product_name, &dir));
+    report.set(outcome.of_installed(&dir));
     Ok(ExitStatus::Success)
 }
 
-pub(super) fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run_uninstall(
+    args: UninstallArgs,
+    report: &mut Report,
+) -> anyhow::Result<ExitStatus> {
     use crate::maintenance::installed::InstalledProduct;
     use crate::maintenance::uninstall::Records;
     let dir = dir_of(&args.dir);
@@ -144,7 +171,7 @@ pub(super) fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
         Records::Keep
     };
     let installed = InstalledProduct::open(&dir)?;
-    let console = Console::start(None, std::io::stderr().is_terminal())?;
+    let console = Console::start(None, report.progress())?;
     let reporter = console.reporter();
     let control = RunControl::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -162,6 +189,13 @@ pub(super) fn run_uninstall(args: UninstallArgs) -> anyhow::Result<ExitStatus> {
     drop(reporter);
     console.finish();
     let done = result?;
-    println!("{}", done.summary(&installed.receipt.product_name, &dir));
+    report.say(done.summary(&installed.receipt.product_name, &dir));
+    let mut outcome = Outcome::new("uninstall", Action::Uninstalled, true);
+    outcome.dir = Some(dir.clone());
+    outcome.product = Some(super::outcome::Product {
+        name: installed.receipt.product_name.clone(),
+        version: installed.receipt.product_version.clone(),
+    });
+    report.set(outcome);
     Ok(ExitStatus::Success)
 }

@@ -14,17 +14,19 @@ mod elevated;
 mod install;
 mod ksn;
 mod maintain;
+mod outcome;
 mod pack;
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::base::error::{self, ExitStatus};
 use install::{InstallArgs, RecoverArgs};
 use ksn::{KsnAction, KsnArgs};
 use maintain::{RepairArgs, SettingsArgs, UninstallArgs};
+use outcome::{Outcome, Report};
 use pack::{InspectArgs, KeygenArgs, PackArgs, VerifyArgs};
 
 /// Installs KSN Demo Security and records your Kaspersky Security Network choice.
@@ -37,6 +39,39 @@ pub struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     install: InstallArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// How every command reports: the same three flags everywhere, before or after the
+/// subcommand.
+#[derive(Debug, Clone, Args)]
+struct OutputArgs {
+    /// Print one JSON object on standard output when the command ends, whatever its outcome,
+    /// and nothing else there (README: "Deploying to many machines").
+    #[arg(long, global = true)]
+    json: bool,
+    /// Print nothing but errors (and, with --json, the outcome).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// The format of the log (--log FILE, the wizards' own log): text lines, or one JSON
+    /// object a line.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormatArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    /// A line of text per event, each with its time.
+    Text,
+    /// One JSON object a line: at, event, message (and counts, or an error's causes).
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,7 +109,33 @@ Exit codes:
   1  failed; everything was rolled back and the folder is as it was
   2  bad input (arguments, answers file, bundle); nothing was written
   3  cancelled; everything was rolled back
-  4  failed, and the rollback left something behind (listed in the message)";
+  4  failed, and the rollback left something behind (listed in the message)
+  5  the same version is installed but damaged; nothing was changed (--repair restores it)";
+
+impl Command {
+    /// The command's name, as the outcome of `--json` gives it.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Install(_) => "install",
+            Command::Recover(_) => "recover",
+            Command::Pack(_) => "pack",
+            Command::Inspect(_) => "inspect",
+            Command::Verify(_) => "verify",
+            Command::Keygen(_) => "keygen",
+            Command::Ksn(args) => match args.action {
+                KsnAction::Status { .. } => "ksn status",
+                KsnAction::Agree { .. } => "ksn agree",
+                KsnAction::Decline { .. } => "ksn decline",
+                KsnAction::History { .. } => "ksn history",
+                KsnAction::Receipt { .. } => "ksn receipt",
+            },
+            Command::Settings(_) => "settings",
+            Command::Repair(_) => "repair",
+            Command::Uninstall(_) => "uninstall",
+            Command::Elevated => "elevated",
+        }
+    }
+}
 
 /// The command line. Called as `ksn-settings` (the installed product's `bin/ksn-settings`,
 /// a symlink to its maintenance program), it means `settings --dir PRODUCT`, where PRODUCT
@@ -133,7 +194,17 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    let Cli { command, install } = cli;
+    let Cli {
+        command,
+        install,
+        output,
+    } = cli;
+    crate::engine::log::set_format(match output.log_format {
+        LogFormatArg::Text => crate::engine::log::LogFormat::Text,
+        LogFormatArg::Json => crate::engine::log::LogFormat::Json,
+    });
+    let name = command.as_ref().map_or("install", Command::name);
+    let mut report = Report::new(output.json, output.quiet);
     // Commands that only print end quietly when their reader goes away (`| head`), as other
     // tools do; installs and changes keep Rust's default, so a closed pipe never cuts a
     // transaction short.
@@ -144,40 +215,54 @@ pub fn main() -> ExitCode {
                 | Command::Verify(_)
                 | Command::Ksn(KsnArgs {
                     action: KsnAction::Status { .. }
+                        | KsnAction::History { .. }
+                        | KsnAction::Receipt { .. },
+                    ..
                 })
         )
     ) {
         // SAFETY: called before any other thread exists; restores the default action.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
+    // A window, and the privileged side of one, speak to a person and to their window.
+    let reports = !matches!(command, Some(Command::Settings(_) | Command::Elevated));
+    let r = &mut report;
     let (result, log) = match command {
         None => {
             let log = install.log.clone();
-            (install::run_install(install), log)
+            (install::run_install(install, r), log)
         }
         Some(Command::Install(args)) => {
             let log = args.log.clone();
-            (install::run_install(args), log)
+            (install::run_install(args, r), log)
         }
-        Some(Command::Recover(args)) => (install::run_recover(args), None),
-        Some(Command::Pack(args)) => (pack::run_pack(args), None),
-        Some(Command::Inspect(args)) => (pack::run_inspect(args), None),
-        Some(Command::Verify(args)) => (pack::run_verify(args), None),
-        Some(Command::Keygen(args)) => (pack::run_keygen(args), None),
-        Some(Command::Ksn(args)) => (ksn::run_ksn(args), None),
+        Some(Command::Recover(args)) => (install::run_recover(args, r), None),
+        Some(Command::Pack(args)) => (pack::run_pack(args, r), None),
+        Some(Command::Inspect(args)) => (pack::run_inspect(args, r), None),
+        Some(Command::Verify(args)) => (pack::run_verify(args, r), None),
+        Some(Command::Keygen(args)) => (pack::run_keygen(args, r), None),
+        Some(Command::Ksn(args)) => (ksn::run_ksn(args, r), None),
         Some(Command::Settings(args)) => (maintain::run_settings(args), None),
-        Some(Command::Repair(args)) => (maintain::run_repair(args), None),
-        Some(Command::Uninstall(args)) => (maintain::run_uninstall(args), None),
+        Some(Command::Repair(args)) => (maintain::run_repair(args, r), None),
+        Some(Command::Uninstall(args)) => (maintain::run_uninstall(args, r), None),
         Some(Command::Elevated) => (elevated::run_elevated(), None),
     };
     match result {
-        Ok(status) => ExitCode::from(status as u8),
+        Ok(status) => {
+            if reports {
+                report.finish(name, status);
+            }
+            ExitCode::from(status as u8)
+        }
         Err(err) => {
             let status = error::exit_status(&err);
             eprintln!("ksn-setup: error: {err:#}");
             if let Some(log) = log {
                 crate::engine::log::log_error(&log, &err);
                 eprintln!("ksn-setup: the log is in \"{}\"", log.display());
+            }
+            if reports && report.json {
+                Outcome::failed(name, status, &err).print();
             }
             ExitCode::from(status as u8)
         }

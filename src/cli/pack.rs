@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::common::payload_choice;
+use super::outcome::{Action, Outcome, Product, Report};
 use crate::base::error::{BadInput, ExitStatus};
 use crate::base::units::human_bytes;
 use crate::bundle::contents::Bundle;
@@ -73,7 +74,7 @@ pub(super) struct KeygenArgs {
     output: PathBuf,
 }
 
-pub(super) fn run_pack(args: PackArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run_pack(args: PackArgs, report: &mut Report) -> anyhow::Result<ExitStatus> {
     let PackArgs {
         payload,
         answers,
@@ -110,16 +111,18 @@ pub(super) fn run_pack(args: PackArgs) -> anyhow::Result<ExitStatus> {
         bundle.product.version = version;
     }
     let program = std::env::current_exe().context("cannot find this program's own file")?;
-    eprintln!(
-        "ksn-setup: packing {} ({} files, {}) at zstd level {level}",
-        bundle.origin,
-        bundle
-            .entries
-            .iter()
-            .filter(|e| matches!(e.kind, EntryKind::File { .. }))
-            .count(),
-        human_bytes(bundle.payload_bytes())
-    );
+    if !report.quiet && !report.json {
+        eprintln!(
+            "ksn-setup: packing {} ({} files, {}) at zstd level {level}",
+            bundle.origin,
+            bundle
+                .entries
+                .iter()
+                .filter(|e| matches!(e.kind, EntryKind::File { .. }))
+                .count(),
+            human_bytes(bundle.payload_bytes())
+        );
+    }
     let summary = write::pack(&write::PackRequest {
         program: &program,
         bundle: &bundle,
@@ -128,7 +131,7 @@ pub(super) fn run_pack(args: PackArgs) -> anyhow::Result<ExitStatus> {
         level,
         sign_key: sign_key.as_ref(),
     })?;
-    println!(
+    report.say(format!(
         "Packed {} ({} bytes): program {}, payload {} files {} compressed to {}, manifest {}.\n\
          Digest: sha256:{}\nSignature: {}",
         summary.output.display(),
@@ -143,17 +146,31 @@ pub(super) fn run_pack(args: PackArgs) -> anyhow::Result<ExitStatus> {
             .signer
             .map(|k| format!("signed by {k} (fingerprint {})", signing::fingerprint(&k)))
             .unwrap_or_else(|| "not signed".into())
-    );
+    ));
     if let Some(sig) = &summary.signature_file {
-        println!(
+        report.say(format!(
             "Detached signature over the whole file: {}\n\
              Check it before running the installer, with no ksn-setup involved:\n  \
              openssl pkeyutl -verify -pubin -inkey KEY.pub -rawin -in {} -sigfile {}",
             sig.display(),
             summary.output.display(),
             sig.display()
-        );
+        ));
     }
+    let mut outcome = Outcome::new("pack", Action::Packed, true);
+    outcome.product = Some(Product {
+        name: bundle.product.name.clone(),
+        version: bundle.product.version.clone(),
+    });
+    outcome.installer = Some(serde_json::json!({
+        "path": summary.output,
+        "bytes": summary.total_bytes,
+        "files": summary.files,
+        "sha256": hex::encode(summary.digest),
+        "signer": summary.signer.map(|k| k.to_string()),
+        "detached_signature": summary.signature_file,
+    }));
+    report.set(outcome);
     Ok(ExitStatus::Success)
 }
 
@@ -180,36 +197,101 @@ fn open_packed(
         })
 }
 
-pub(super) fn run_inspect(args: InspectArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run_inspect(args: InspectArgs, report: &mut Report) -> anyhow::Result<ExitStatus> {
     let path = installer_path(args.installer)?;
     let packed = open_packed(&path, None)?;
     let bundle = Bundle::from_packed(packed.clone(), None).map_err(BadInput)?;
-    print!(
-        "{}",
-        crate::pack::inspect::describe(&packed, &bundle, None, args.files)
-    );
-    println!("The payload data was not read; `verify` checks every byte.");
+    if !report.json {
+        print!(
+            "{}",
+            crate::pack::inspect::describe(&packed, &bundle, None, args.files)
+        );
+        println!("The payload data was not read; `verify` checks every byte.");
+    }
+    let signature = crate::pack::inspect::signature_line(&packed, None);
+    let mut outcome = Outcome::new("inspect", Action::Inspected, false);
+    outcome.product = Some(Product {
+        name: bundle.product.name.clone(),
+        version: bundle.product.version.clone(),
+    });
+    outcome.installer = Some(installer_facts(&path, &bundle, &signature, args.files));
+    report.set(outcome);
     Ok(ExitStatus::Success)
 }
 
-pub(super) fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitStatus> {
+/// What `inspect --json` and `verify --json` say of an installer; `files`: every entry too.
+fn installer_facts(
+    path: &std::path::Path,
+    bundle: &Bundle,
+    signature: &str,
+    files: bool,
+) -> serde_json::Value {
+    let mut facts = serde_json::json!({
+        "path": path,
+        "files": bundle.entries.iter().filter(|e| matches!(e.kind, EntryKind::File { .. })).count(),
+        "payload_bytes": bundle.payload_bytes(),
+        "signer": bundle.signer.map(|k| k.to_string()),
+        "signature": signature,
+        "answers": bundle.answers.as_ref().map(|a| a.name.clone()),
+        "statements": bundle.statements.iter().map(|s| serde_json::json!({
+            "id": s.id,
+            "version": s.version,
+        })).collect::<Vec<_>>(),
+    });
+    if files {
+        facts["entries"] = bundle
+            .entries
+            .iter()
+            .map(|e| {
+                let (kind, size, sha256, target) = match &e.kind {
+                    EntryKind::Dir => ("dir", None, None, None),
+                    EntryKind::File { size, sha256 } => {
+                        ("file", Some(*size), sha256.map(hex::encode), None)
+                    }
+                    EntryKind::Symlink { target } => ("symlink", None, None, Some(target.clone())),
+                };
+                serde_json::json!({
+                    "path": e.path.as_str(),
+                    "kind": kind,
+                    "mode": format!("{:o}", e.mode),
+                    "size": size,
+                    "sha256": sha256,
+                    "target": target,
+                })
+            })
+            .collect();
+    }
+    facts
+}
+
+pub(super) fn run_verify(args: VerifyArgs, report: &mut Report) -> anyhow::Result<ExitStatus> {
     let path = installer_path(args.installer)?;
     let trust = signing::trust(args.trusted_key.as_deref()).map_err(BadInput)?;
     let packed = open_packed(&path, trust.as_ref())?;
     let signature = crate::pack::inspect::signature_line(&packed, trust.as_ref());
     let bundle = Bundle::from_packed(packed, None).map_err(BadInput)?;
     let (files, bytes) = bundle.check_files().map_err(BadInput)?;
-    println!(
+    report.say(format!(
         "OK: \"{}\": {files} files ({}) decompress and match their SHA-256; manifest and data match the bundle digest; {signature}.",
         path.display(),
         human_bytes(bytes)
-    );
+    ));
+    let mut outcome = Outcome::new("verify", Action::Verified, false);
+    outcome.product = Some(Product {
+        name: bundle.product.name.clone(),
+        version: bundle.product.version.clone(),
+    });
+    let mut facts = installer_facts(&path, &bundle, &signature, false);
+    facts["checked_files"] = files.into();
+    facts["checked_bytes"] = bytes.into();
+    outcome.installer = Some(facts);
+    report.set(outcome);
     Ok(ExitStatus::Success)
 }
 
-pub(super) fn run_keygen(args: KeygenArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run_keygen(args: KeygenArgs, report: &mut Report) -> anyhow::Result<ExitStatus> {
     let files = keygen::keygen(&args.output).map_err(BadInput)?;
-    println!(
+    report.say(format!(
         "Wrote the private key to {} (keep it secret) and the public key to {}.\n\
          Key: {} (fingerprint {})\n\
          Sign with `pack --sign-key {}`; install with `--trusted-key {}`.",
@@ -219,6 +301,13 @@ pub(super) fn run_keygen(args: KeygenArgs) -> anyhow::Result<ExitStatus> {
         signing::fingerprint(&files.key),
         files.secret.display(),
         files.public.display()
-    );
+    ));
+    let mut outcome = Outcome::new("keygen", Action::KeyMade, true);
+    outcome.installer = Some(serde_json::json!({
+        "secret_key": files.secret,
+        "public_key": files.public,
+        "key": files.key.to_string(),
+    }));
+    report.set(outcome);
     Ok(ExitStatus::Success)
 }

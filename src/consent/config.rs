@@ -43,6 +43,8 @@ pub struct LicenseRecord {
 pub struct ExistingConfig {
     pub text: String,
     pub ksn: Option<KsnRecord>,
+    /// The licence acceptance recorded, when the `[license]` table reads as one.
+    pub license: Option<LicenseRecord>,
 }
 
 impl ExistingConfig {
@@ -57,7 +59,11 @@ impl ExistingConfig {
             .get("ksn")
             .and_then(Item::as_table)
             .and_then(|t| toml::from_str::<KsnRecord>(&t.to_string()).ok());
-        Ok(ExistingConfig { text, ksn })
+        let license = doc
+            .get("license")
+            .and_then(Item::as_table)
+            .and_then(|t| toml::from_str::<LicenseRecord>(&t.to_string()).ok());
+        Ok(ExistingConfig { text, ksn, license })
     }
 }
 

@@ -219,6 +219,23 @@ pub fn resolve(
         } else {
             Decision::Declined
         };
+        // The same answer, by the same party, with the same lock, to the very text already
+        // decided on: the earlier decision stands, and its record (with its time and how it
+        // was given) is what proves it. Running the same installer again writes no second
+        // record of a decision nobody made anew.
+        if let Some(prev) = previous
+            && prev.decision == decision
+            && prev.decided_by == Some(answer.by)
+            && prev.locked == answer.locked
+            && prev.statement_id == statement.id
+            && prev.statement_sha256 == text.sha256
+        {
+            return Resolution {
+                record: prev.clone(),
+                reason: Reason::KeptEarlier,
+                changed: false,
+            };
+        }
         return Resolution {
             record: current(decision, Some(answer.by), answer.locked).collected(Some(answer.how)),
             reason: Reason::Answered,

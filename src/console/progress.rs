@@ -13,6 +13,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::engine::log::write_log;
 use crate::engine::progress::{Event, Phase, Reporter};
 
+/// How progress is shown on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// A progress bar, on a terminal.
+    Bar,
+    /// Plain lines: a phase a line, progress every 10%.
+    Lines,
+    /// Nothing (`--quiet`); the log still gets every event.
+    Nothing,
+}
+
 /// The running display; [`Console::finish`] waits for it to drain.
 #[derive(Debug)]
 pub struct Console {
@@ -22,7 +33,7 @@ pub struct Console {
 }
 
 impl Console {
-    pub fn start(log: Option<&Path>, terminal: bool) -> anyhow::Result<Console> {
+    pub fn start(log: Option<&Path>, shown: Shown) -> anyhow::Result<Console> {
         let mut log_file = match log {
             Some(path) => Some(crate::engine::log::open(path)?),
             None => None,
@@ -30,12 +41,14 @@ impl Console {
         let logging = log_file.is_some();
         let (sender, receiver) = mpsc::channel::<Event>();
         let thread = std::thread::spawn(move || {
-            let mut view = View::new(terminal);
+            let mut view = View::new(shown == Shown::Bar);
             for event in receiver {
                 if let Some(file) = log_file.as_mut() {
                     write_log(file, &event);
                 }
-                view.show(&event);
+                if shown != Shown::Nothing {
+                    view.show(&event);
+                }
             }
             view.close();
         });

@@ -532,7 +532,7 @@ fn run_journaled(
         staging,
         reporter,
         control,
-        hashes: Vec::new(),
+        stamps: Vec::new(),
         fresh,
     };
     let mut installing = false;
@@ -612,12 +612,22 @@ enum Content {
     Bytes(Vec<u8>),
 }
 
-/// A staged entry and, for a file, the SHA-256 of what was staged.
-type Staged = (usize, Option<[u8; 32]>);
+/// What the receipt records of a staged file: the SHA-256 of what was staged, checked, and
+/// its modification time when the last byte was written, which a later install's quick
+/// check compares (with the size) before it decides to hash the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    sha256: [u8; 32],
+    mtime_ns: i64,
+}
+
+/// A staged entry and, for a file, its stamp.
+type Staged = (usize, Option<Stamp>);
 
 /// A file a frame finished, to be checked once the frame is: its index, the bytes written,
-/// the size and SHA-256 the bundle promises, and the SHA-256 of what was written.
-type Written<'a> = (usize, u64, u64, Option<&'a [u8; 32]>, [u8; 32]);
+/// the size and SHA-256 the bundle promises, the SHA-256 of what was written and its
+/// modification time.
+type Written<'a> = (usize, u64, u64, Option<&'a [u8; 32]>, [u8; 32], i64);
 
 /// A staged file cut by a frame boundary: written piece by piece by the threads that decode
 /// its frames.
@@ -676,7 +686,7 @@ struct Run<'a> {
     reporter: &'a Reporter,
     control: &'a RunControl,
     /// SHA-256 of each staged file, by entry index.
-    hashes: Vec<Option<[u8; 32]>>,
+    stamps: Vec<Option<Stamp>>,
     /// A fresh install: `root` is the tree beside the target, files are staged in their
     /// places in it, and it moves to the target at the end.
     fresh: Option<&'a FreshTree<'a>>,
@@ -1003,7 +1013,7 @@ impl<'a> Run<'a> {
             .unwrap_or(2)
             .clamp(2, 8);
 
-        let staged: Vec<(usize, Option<[u8; 32]>)> = match bundle.packed() {
+        let staged: Vec<Staged> = match bundle.packed() {
             None => {
                 let work: Vec<usize> = (0..bundle.entries.len()).filter(|&i| wanted[i]).collect();
                 let next = AtomicUsize::new(0);
@@ -1033,12 +1043,12 @@ impl<'a> Run<'a> {
         if let Some(error) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(error);
         }
-        self.hashes = vec![None; bundle.entries.len()];
-        for (index, hash) in staged {
-            self.hashes[index] = hash;
+        self.stamps = vec![None; bundle.entries.len()];
+        for (index, stamp) in staged {
+            self.stamps[index] = stamp;
         }
         if self
-            .hashes
+            .stamps
             .iter()
             .zip(&bundle.entries)
             .zip(wanted)
@@ -1057,7 +1067,7 @@ impl<'a> Run<'a> {
         progress: &StageProgress,
         failed: &AtomicBool,
         fail: &(dyn Fn(anyhow::Error) + Sync),
-    ) -> Vec<(usize, Option<[u8; 32]>)> {
+    ) -> Vec<Staged> {
         let mut buffer = vec![0u8; 256 * 1024];
         let mut mine = Vec::new();
         while !failed.load(Ordering::Relaxed) {
@@ -1071,8 +1081,8 @@ impl<'a> Run<'a> {
                     .and_then(|_| self.stage_one(job, &mut buffer))
             };
             match result {
-                Ok(hash) => {
-                    mine.push((index, hash));
+                Ok(stamp) => {
+                    mine.push((index, stamp));
                     progress.file_done(self.reporter, &self.bundle().entries[index]);
                 }
                 Err(e) => {
@@ -1098,7 +1108,7 @@ impl<'a> Run<'a> {
         threads: usize,
         progress: &StageProgress,
         failed: &AtomicBool,
-    ) -> anyhow::Result<Vec<(usize, Option<[u8; 32]>)>> {
+    ) -> anyhow::Result<Vec<Staged>> {
         let bundle = self.bundle();
         let frames = packed.frames()?;
         let layout = FrameLayout::new(
@@ -1135,12 +1145,7 @@ impl<'a> Run<'a> {
             }
             faults::hit("stage-file")?;
             let staged = self.staged_name(index);
-            let file = self
-                .stage_dir()
-                .create_new(&staged, self.staged_mode(index))
-                .with_context(|| {
-                    format!("cannot create \"{}\"", self.stage_dir().display(&staged))
-                })?;
+            let file = self.create_staged(index, &staged)?;
             spanning.insert(
                 index,
                 Spanning {
@@ -1250,7 +1255,7 @@ impl<'a> Run<'a> {
         spanning: &std::collections::BTreeMap<usize, Spanning>,
         progress: &StageProgress,
         buffer: &mut [u8],
-    ) -> anyhow::Result<Vec<(usize, Option<[u8; 32]>)>> {
+    ) -> anyhow::Result<Vec<Staged>> {
         use std::os::unix::fs::FileExt;
         let bundle = self.bundle();
         let mut stream = packed.frame_stream(file, frames, frame)?;
@@ -1276,12 +1281,7 @@ impl<'a> Run<'a> {
             let staged = self.staged_name(index);
             if segment.whole {
                 faults::hit("stage-file")?;
-                let mut out = self
-                    .stage_dir()
-                    .create_new(&staged, self.staged_mode(index))
-                    .with_context(|| {
-                        format!("cannot create \"{}\"", self.stage_dir().display(&staged))
-                    })?;
+                let mut out = self.create_staged(index, &staged)?;
                 let mut hasher = Sha256::new();
                 let mut left = segment.len;
                 while left > 0 {
@@ -1298,7 +1298,15 @@ impl<'a> Run<'a> {
                     left -= piece.len() as u64;
                     self.control.checkpoint()?;
                 }
-                finished.push((index, segment.len, size, sha256, hasher.finalize().into()));
+                let mtime_ns = mtime_ns_of(&out, &entry.path)?;
+                finished.push((
+                    index,
+                    segment.len,
+                    size,
+                    sha256,
+                    hasher.finalize().into(),
+                    mtime_ns,
+                ));
             } else {
                 let target = spanning
                     .get(&index)
@@ -1333,7 +1341,8 @@ impl<'a> Run<'a> {
                         hasher.update(&buffer[..n]);
                         at += n as u64;
                     }
-                    finished.push((index, at, size, sha256, hasher.finalize().into()));
+                    let mtime_ns = mtime_ns_of(&target.file, &entry.path)?;
+                    finished.push((index, at, size, sha256, hasher.finalize().into(), mtime_ns));
                 }
             }
         }
@@ -1341,18 +1350,22 @@ impl<'a> Run<'a> {
         // not the file they spoilt.
         stream.finish().map_err(anyhow::Error::from)?;
         let mut done = Vec::with_capacity(finished.len());
-        for (index, written, size, sha256, digest) in finished {
+        for (index, written, size, sha256, digest, mtime_ns) in finished {
             let entry = &bundle.entries[index];
+            let stamp = Stamp {
+                sha256: digest,
+                mtime_ns,
+            };
             done.push((
                 index,
-                self.checked(index, entry, written, size, sha256, digest)?,
+                self.checked(index, entry, written, size, sha256, stamp)?,
             ));
             progress.file_done(self.reporter, entry);
         }
         Ok(done)
     }
 
-    fn stage_one(&self, job: Job, buffer: &mut [u8]) -> anyhow::Result<Option<[u8; 32]>> {
+    fn stage_one(&self, job: Job, buffer: &mut [u8]) -> anyhow::Result<Option<Stamp>> {
         let index = job.index;
         let entry = &self.bundle().entries[index];
         let staged = self.staged_name(index);
@@ -1369,12 +1382,7 @@ impl<'a> Run<'a> {
                     _ => None,
                 };
                 if let Some((source, len)) = prefix {
-                    let mut file =
-                        self.stage_dir()
-                            .create_new(&staged, self.staged_mode(index))
-                            .with_context(|| {
-                                format!("cannot create \"{}\"", self.stage_dir().display(&staged))
-                            })?;
+                    let mut file = self.create_staged(index, &staged)?;
                     if kernel_copy(source, len, &mut file, self.control)? {
                         // The bytes never passed through here: hash what was written, from
                         // the page cache, so the check is of the staged file itself.
@@ -1389,8 +1397,11 @@ impl<'a> Run<'a> {
                         let mut hasher = Sha256::new();
                         let read = std::io::copy(&mut written, &mut hasher)
                             .with_context(|| format!("cannot read back \"{}\"", entry.path))?;
-                        let digest: [u8; 32] = hasher.finalize().into();
-                        return self.checked(index, entry, read, *size, sha256.as_ref(), digest);
+                        let stamp = Stamp {
+                            sha256: hasher.finalize().into(),
+                            mtime_ns: mtime_ns_of(&written, &entry.path)?,
+                        };
+                        return self.checked(index, entry, read, *size, sha256.as_ref(), stamp);
                     }
                     // The kernel cannot copy between these files: the ordinary way, below.
                     drop(file);
@@ -1403,12 +1414,7 @@ impl<'a> Run<'a> {
                     Content::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
                     Content::None => bail!("no data was queued for \"{}\"", entry.path),
                 };
-                let mut file = self
-                    .stage_dir()
-                    .create_new(&staged, self.staged_mode(index))
-                    .with_context(|| {
-                        format!("cannot create \"{}\"", self.stage_dir().display(&staged))
-                    })?;
+                let mut file = self.create_staged(index, &staged)?;
                 let mut hasher = Sha256::new();
                 let mut written: u64 = 0;
                 loop {
@@ -1433,8 +1439,11 @@ impl<'a> Run<'a> {
                     written += n as u64;
                     self.control.checkpoint()?;
                 }
-                let digest: [u8; 32] = hasher.finalize().into();
-                self.checked(index, entry, written, *size, sha256.as_ref(), digest)
+                let stamp = Stamp {
+                    sha256: hasher.finalize().into(),
+                    mtime_ns: mtime_ns_of(&file, &entry.path)?,
+                };
+                self.checked(index, entry, written, *size, sha256.as_ref(), stamp)
             }
             EntryKind::Dir => Ok(None),
         }
@@ -1458,6 +1467,13 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Creates the file entry `index` is staged in, by the name `staged`.
+    fn create_staged(&self, index: usize, staged: &str) -> anyhow::Result<std::fs::File> {
+        self.stage_dir()
+            .create_new(staged, self.staged_mode(index))
+            .with_context(|| format!("cannot create \"{}\"", self.stage_dir().display(staged)))
+    }
+
     /// The mode a file is staged with. In the transaction's staging folder, 0600 until it
     /// moves into place; in a fresh tree, its own mode at once: the tree is 0700 and not at
     /// the target until every file in it is checked, and is removed whole when one is not,
@@ -1479,8 +1495,9 @@ impl<'a> Run<'a> {
         written: u64,
         size: u64,
         sha256: Option<&[u8; 32]>,
-        digest: [u8; 32],
-    ) -> anyhow::Result<Option<[u8; 32]>> {
+        stamp: Stamp,
+    ) -> anyhow::Result<Option<Stamp>> {
+        let digest = stamp.sha256;
         if written != size {
             bail!(
                 "payload entry \"{}\" is damaged: {written} bytes, the bundle says {size}",
@@ -1507,10 +1524,11 @@ impl<'a> Run<'a> {
                     )
                 })?;
         }
-        Ok(Some(digest))
+        Ok(Some(stamp))
     }
 
     fn receipt(&self) -> Receipt {
+        let stamp = |index: usize| self.stamps.get(index).copied().flatten();
         let mut entries: Vec<ReceiptEntry> = self
             .bundle()
             .entries
@@ -1524,14 +1542,16 @@ impl<'a> Run<'a> {
                     size: None,
                     sha256: None,
                     target: None,
+                    mtime_ns: None,
                 },
                 EntryKind::File { size, .. } => ReceiptEntry {
                     path: entry.path.clone(),
                     kind: ReceiptKind::File,
                     mode: entry.mode,
                     size: Some(*size),
-                    sha256: self.hashes.get(index).copied().flatten().map(hex::encode),
+                    sha256: stamp(index).map(|s| hex::encode(s.sha256)),
                     target: None,
+                    mtime_ns: stamp(index).map(|s| s.mtime_ns),
                 },
                 EntryKind::Symlink { target } => ReceiptEntry {
                     path: entry.path.clone(),
@@ -1540,6 +1560,7 @@ impl<'a> Run<'a> {
                     size: None,
                     sha256: None,
                     target: Some(target.clone()),
+                    mtime_ns: None,
                 },
             })
             .collect();
@@ -1554,6 +1575,7 @@ impl<'a> Run<'a> {
                     size: None,
                     sha256: None,
                     target: None,
+                    mtime_ns: None,
                 },
             );
         }
@@ -1634,6 +1656,13 @@ fn replace_record(
 /// all), checking for a cancel between slices. `false` when the kernel cannot copy between
 /// these two files (another file system type, an old kernel): nothing was written then, and
 /// the caller copies the ordinary way.
+/// The modification time of a staged file, in nanoseconds since the epoch, from its handle.
+fn mtime_ns_of(file: &std::fs::File, path: &crate::base::paths::RelPath) -> anyhow::Result<i64> {
+    let meta = Meta::of_file(file)
+        .with_context(|| format!("cannot read the time of staged \"{path}\""))?;
+    Ok(meta.mtime_ns())
+}
+
 fn kernel_copy(
     source: &Path,
     len: u64,

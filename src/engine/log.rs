@@ -7,6 +7,10 @@
 //! made mode 0700 when missing. Every log, the default one or `--log FILE`, is opened with
 //! `O_NOFOLLOW` (a symlink there is refused, not written through), must be a regular file of
 //! this user's, and is created mode 0600.
+//!
+//! Two formats ([`LogFormat`], chosen once per process with `--log-format`): text, a line
+//! per line of text; or JSON lines, one object per event (`at`, `event`, `message`, and the
+//! counts of a progress event or the causes of an error), for log collectors.
 
 use std::fs::File;
 use std::io::Write;
@@ -17,6 +21,29 @@ use anyhow::Context as _;
 
 use crate::base::dir::{Dir, Meta};
 use crate::engine::progress::Event;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `TIME text`, a line per line of text.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+static JSON_LINES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Chooses the format of every log this process writes.
+pub fn set_format(format: LogFormat) {
+    JSON_LINES.store(
+        format == LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+fn json_lines() -> bool {
+    JSON_LINES.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// The file name of the wizards' log in [`default_dir`].
 const DEFAULT_NAME: &str = "setup.log";
@@ -85,8 +112,35 @@ fn stamp() -> String {
         .unwrap_or_default()
 }
 
-/// Appends one event to a log file, a line per line of text, each with a timestamp.
+/// Appends one event to a log file, a line per line of text, each with a timestamp, or as
+/// one JSON line.
 pub fn write_log(file: &mut File, event: &Event) {
+    if json_lines() {
+        let (kind, message, counts) = match event {
+            Event::Phase(p) => ("phase", p.describe().to_string(), None),
+            Event::Step(s) => ("step", s.clone(), None),
+            Event::Progress {
+                files_done,
+                files_total,
+                bytes_done,
+                current,
+                ..
+            } => (
+                "progress",
+                current.display().to_string(),
+                Some((*files_done, *files_total, *bytes_done)),
+            ),
+            Event::Notice(n) => ("notice", n.clone(), None),
+        };
+        let mut line = serde_json::json!({"at": stamp(), "event": kind, "message": message});
+        if let Some((files_done, files_total, bytes_done)) = counts {
+            line["files_done"] = files_done.into();
+            line["files_total"] = files_total.into();
+            line["bytes_done"] = bytes_done.into();
+        }
+        let _ = writeln!(file, "{line}");
+        return;
+    }
     let text = match event {
         Event::Phase(p) => format!("phase: {}", p.describe()),
         Event::Step(s) => s.clone(),
@@ -112,6 +166,17 @@ pub fn write_log(file: &mut File, event: &Event) {
 /// Appends an error and each of its causes to the log.
 pub fn log_error(path: &Path, err: &anyhow::Error) {
     if let Ok(mut file) = open(path) {
+        if json_lines() {
+            let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
+            let line = serde_json::json!({
+                "at": stamp(),
+                "event": "error",
+                "message": err.to_string(),
+                "causes": causes,
+            });
+            let _ = writeln!(file, "{line}");
+            return;
+        }
         let _ = writeln!(file, "{} error: {err}", stamp());
         for cause in err.chain().skip(1) {
             for line in cause.to_string().lines() {

@@ -53,6 +53,12 @@ pub struct ReceiptEntry {
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// A file's modification time when it was installed, in nanoseconds since the epoch: a
+    /// later install of the same version takes a file with this time and its size as
+    /// unchanged without hashing it (`--verify` hashes every file). Absent in receipts of
+    /// earlier versions, whose files are always hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime_ns: Option<i64>,
 }
 
 /// What an install put below a menu folder ([`crate::engine::desktop`]).

@@ -122,14 +122,27 @@ pub fn plan_change(
         statement_read_to_end: None,
     }
     .collected(Some(request.how));
-    let config_text = config::replace_ksn(&installed.config.text, &record)
+    let work = change_work(installed, &record, Reason::Answered, now);
+    Ok(Some((work, record)))
+}
+
+/// The transaction that makes `record` the product's KSN decision at time `now`: the
+/// config's `[ksn]` table rewritten (nothing else in it) and one consent-log line, chained
+/// to the last, that says `reason`.
+pub fn change_work(
+    installed: &InstalledProduct,
+    record: &KsnRecord,
+    reason: Reason,
+    now: &str,
+) -> Work {
+    let config_text = config::replace_ksn(&installed.config.text, record)
         .expect("the config parsed when the product was opened");
     let line = LogLine {
         format: 1,
         at: now.to_string(),
         event: "change".into(),
         record: record.clone(),
-        reason: Reason::Answered,
+        reason,
         product_version: installed.receipt.product_version.clone(),
         installer_version: crate::INSTALLER_VERSION.into(),
         prev_sha256: Some(installed.consent_log_tip.clone()),
@@ -140,13 +153,12 @@ pub fn plan_change(
             previous_len: installed.consent_log_len,
         },
     ];
-    let work = Work {
+    Work {
         config_text,
         consent_line: Some(line.to_line()),
         decision: Some(record.decision),
         ..Work::on_installed("ksn-change", ops, &installed.receipt, now)
-    };
-    Ok(Some((work, record)))
+    }
 }
 
 /// What a change did.

@@ -56,8 +56,23 @@ impl std::fmt::Display for Damage {
     }
 }
 
+/// How closely a file is compared with its receipt entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// A file with the recorded size and modification time is taken as unchanged; any other
+    /// is hashed. Quick, and what a second run of the same installer does; a change that
+    /// keeps both (a write followed by `touch -d`) is only found by [`Check::Full`].
+    Quick,
+    /// Every file is hashed (`repair`, `install --verify`).
+    Full,
+}
+
 /// Checks one receipt entry against the disk, through the install folder's handle.
-pub fn check_entry(root: &Dir, entry: &ReceiptEntry) -> std::io::Result<Option<Damage>> {
+pub fn check_entry(
+    root: &Dir,
+    entry: &ReceiptEntry,
+    check: Check,
+) -> std::io::Result<Option<Damage>> {
     let rel = entry.path.as_str();
     let Some(meta) = root.meta_of(rel)? else {
         return Ok(Some(Damage::Missing));
@@ -72,7 +87,12 @@ pub fn check_entry(root: &Dir, entry: &ReceiptEntry) -> std::io::Result<Option<D
         }
         ReceiptKind::File if meta.kind != Kind::File => Some(Damage::Kind),
         ReceiptKind::File => {
-            if Some(meta.size) != entry.size || Some(sha256_file(root, rel)?) != entry.sha256 {
+            let untouched = check == Check::Quick
+                && Some(meta.size) == entry.size
+                && entry.mtime_ns == Some(meta.mtime_ns());
+            if Some(meta.size) != entry.size
+                || (!untouched && Some(sha256_file(root, rel)?) != entry.sha256)
+            {
                 Some(Damage::Changed)
             } else if meta.mode != entry.mode {
                 Some(Damage::Mode { found: meta.mode })
@@ -107,10 +127,11 @@ pub fn plan_repair(
     installed: &InstalledProduct,
     bundle: &Bundle,
     now: &str,
+    check: Check,
 ) -> anyhow::Result<Option<RepairPlan>> {
     let mut damaged = Vec::new();
     for entry in &installed.receipt.entries {
-        if let Some(damage) = check_entry(root, entry)? {
+        if let Some(damage) = check_entry(root, entry, check)? {
             damaged.push((entry, damage));
         }
     }

@@ -214,10 +214,11 @@ pub fn run(
                 |root| {
                     let installed = InstalledProduct::read(root)?;
                     Ok(
-                        repair::plan_repair(root, &installed, bundle, now)?.map(|plan| {
-                            damaged = plan.damaged;
-                            plan.work
-                        }),
+                        repair::plan_repair(root, &installed, bundle, now, repair::Check::Full)?
+                            .map(|plan| {
+                                damaged = plan.damaged;
+                                plan.work
+                            }),
                     )
                 },
                 reporter,

@@ -1,0 +1,404 @@
+//! Fleets, as an administrator's configuration-management run sees them: the same silent
+//! install run again changes nothing and says so; a changed answer changes only what it
+//! must; damage is reported, and repaired on request; every command takes `--unattended`
+//! and `--json`, and `--log-format json` writes JSON lines.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::Output;
+
+use support::*;
+
+/// The JSON object a `--json` command printed on stdout (nothing else may be there).
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", show(out)))
+}
+
+/// Each installed path with its inode, change time and modification time: a file rewritten,
+/// replaced or touched shows here.
+fn stamps(dir: &Path) -> BTreeMap<String, (u64, i64, i64, i64)> {
+    let mut out = BTreeMap::new();
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (u64, i64, i64, i64)>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            out.insert(
+                rel,
+                (
+                    meta.ino(),
+                    meta.ctime(),
+                    meta.ctime_nsec(),
+                    meta.mtime_nsec(),
+                ),
+            );
+            if meta.is_dir() {
+                walk(root, &path, out);
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The unattended install with `--json`, licences accepted.
+fn install_json(dir: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--json"];
+    all.extend(args);
+    install_again(dir, &all)
+}
+
+/// The unattended install into `dir`, with the menu folder of every other run into `dir`
+/// (a run with another menu folder would be an install with other answers).
+fn install_again(dir: &Path, args: &[&str]) -> Output {
+    let menus = dir.with_extension("menus");
+    fs::create_dir_all(&menus).unwrap();
+    install_command(dir, args)
+        .env("XDG_DATA_HOME", &menus)
+        .env("XDG_DATA_DIRS", &menus)
+        .output()
+        .expect("run ksn-setup")
+}
+
+fn records(dir: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    (
+        fs::read(dir.join("etc/product.toml")).unwrap(),
+        fs::read(dir.join("etc/consent-log.jsonl")).unwrap(),
+        fs::read(dir.join(".ksn-setup/receipt.toml")).unwrap(),
+    )
+}
+
+#[test]
+fn the_same_install_again_changes_nothing_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ksn-demo");
+    let first = install_json(&dir, &["--ksn", "decline"]);
+    assert_ok(&first);
+    let outcome = json_of(&first);
+    assert_eq!(outcome["format"], 1);
+    assert_eq!(outcome["command"], "install");
+    assert_eq!(outcome["changed"], true, "{outcome}");
+    assert_eq!(outcome["action"], "installed");
+    assert_eq!(outcome["ksn"]["state"], "off");
+    assert_eq!(outcome["product"]["version"], "1.0.0");
+
+    let before = stamps(&dir);
+    let records_before = records(&dir);
+    // Let a rewrite show in the times, whatever their granularity.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = install_json(&dir, &["--ksn", "decline"]);
+    assert_ok(&second);
+    let outcome = json_of(&second);
+    assert_eq!(outcome["changed"], false, "{outcome}");
+    assert_eq!(outcome["action"], "unchanged");
+    assert_eq!(outcome["exit_code"], 0);
+    assert_eq!(outcome["ksn"]["record"]["decision"], "declined");
+    assert_eq!(records(&dir), records_before, "no record rewritten");
+    assert_eq!(
+        stamps(&dir),
+        before,
+        "no file rewritten, replaced or touched"
+    );
+
+    // In words, for a person, it says so too; a full check by hash agrees.
+    let third = install_again(&dir, &["--ksn", "decline", "--verify"]);
+    assert_ok(&third);
+    assert!(
+        stdout(&third).contains("Already installed; nothing changed."),
+        "{}",
+        show(&third)
+    );
+    assert_eq!(stamps(&dir), before);
+    // --quiet: not a word.
+    let quiet = install_again(&dir, &["--ksn", "decline", "--quiet"]);
+    assert_ok(&quiet);
+    assert_eq!(
+        (stdout(&quiet), stderr(&quiet)),
+        (String::new(), String::new())
+    );
+}
+
+#[test]
+fn a_new_ksn_preset_is_one_change_and_one_log_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ksn-demo");
+    assert_ok(&install_json(&dir, &["--ksn", "decline"]));
+    let lines = consent_lines(&dir).len();
+    let before = stamps(&dir);
+
+    let out = install_json(&dir, &["--ksn", "agree"]);
+    assert_ok(&out);
+    let outcome = json_of(&out);
+    assert_eq!(outcome["changed"], true);
+    assert_eq!(outcome["action"], "ksn-changed", "{outcome}");
+    assert_eq!(outcome["ksn"]["state"], "on");
+    let log = consent_lines(&dir);
+    assert_eq!(log.len(), lines + 1, "one consent-log line");
+    assert_eq!(log.last().unwrap()["event"], "change");
+    assert_eq!(log.last().unwrap()["decision"], "agreed");
+    let config = read_toml(&dir.join("etc/product.toml"));
+    assert_eq!(config["ksn"]["participate"].as_bool(), Some(true));
+    // Only the config (and the log it appends to) changed; no payload file was touched.
+    let after = stamps(&dir);
+    for (path, stamp) in &before {
+        if path.starts_with("etc") || path.starts_with(".ksn-setup") {
+            continue;
+        }
+        assert_eq!(after.get(path), Some(stamp), "{path} was rewritten");
+    }
+
+    // The same answer again: nothing.
+    let again = install_json(&dir, &["--ksn", "agree"]);
+    assert_ok(&again);
+    assert_eq!(json_of(&again)["action"], "unchanged");
+    assert_eq!(consent_lines(&dir).len(), lines + 1);
+}
+
+#[test]
+fn damage_is_reported_with_exit_5_and_restored_with_repair() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ksn-demo");
+    assert_ok(&install_json(&dir, &["--ksn", "decline"]));
+    let launcher = dir.join("bin/ksn-demo");
+    let good = fs::read(&launcher).unwrap();
+    fs::remove_file(&launcher).unwrap();
+    let records_before = records(&dir);
+
+    let out = install_json(&dir, &["--ksn", "decline"]);
+    assert_eq!(out.status.code(), Some(5), "{}", show(&out));
+    let outcome = json_of(&out);
+    assert_eq!(outcome["ok"], false);
+    assert_eq!(outcome["exit_code"], 5);
+    assert_eq!(outcome["changed"], false);
+    assert_eq!(outcome["action"], "damaged");
+    assert_eq!(outcome["damaged"][0]["path"], "bin/ksn-demo", "{outcome}");
+    assert_eq!(outcome["damaged"][0]["damage"], "missing");
+    assert!(!launcher.exists(), "nothing was changed");
+    assert_eq!(records(&dir), records_before);
+
+    let out = install_json(&dir, &["--ksn", "decline", "--repair"]);
+    assert_ok(&out);
+    let outcome = json_of(&out);
+    assert_eq!(outcome["action"], "repaired", "{outcome}");
+    assert_eq!(outcome["changed"], true);
+    assert_eq!(fs::read(&launcher).unwrap(), good);
+    assert_eq!(consent_lines(&dir).len(), 1, "a repair records no decision");
+}
+
+#[test]
+fn a_change_that_keeps_size_and_time_is_found_by_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ksn-demo");
+    assert_ok(&install_again(&dir, &["--ksn", "decline"]));
+    let readme = dir.join("share/doc/ksn-demo/README.txt");
+    let meta = fs::metadata(&readme).unwrap();
+    let mut bytes = fs::read(&readme).unwrap();
+    bytes[0] ^= 0x20;
+    fs::write(&readme, &bytes).unwrap();
+    // Put the time back, as a careful hand (or a broken disk) would.
+    let times = fs::FileTimes::new().set_modified(meta.modified().unwrap());
+    fs::File::options()
+        .write(true)
+        .open(&readme)
+        .unwrap()
+        .set_times(times)
+        .unwrap();
+
+    // The quick check trusts size and time: documented, and what --verify is for.
+    let quick = install_json(&dir, &["--ksn", "decline"]);
+    assert_ok(&quick);
+    assert_eq!(json_of(&quick)["action"], "unchanged");
+    let full = install_json(&dir, &["--ksn", "decline", "--verify"]);
+    assert_eq!(full.status.code(), Some(5), "{}", show(&full));
+    let outcome = json_of(&full);
+    assert_eq!(
+        outcome["damaged"][0]["path"],
+        "share/doc/ksn-demo/README.txt"
+    );
+    assert_eq!(outcome["damaged"][0]["damage"], "changed");
+}
+
+#[test]
+fn every_command_takes_unattended_and_json_and_reports_one_object() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ksn-demo");
+    assert_ok(&install(&dir, &["--ksn", "agree"]));
+    let d = dir.to_str().unwrap();
+    let run = |args: &[&str]| {
+        ksn_setup()
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+
+    // The fleet report: who, where, what, and the decision.
+    let status = run(&["ksn", "status", "--json", "--unattended", "--dir", d]);
+    assert_ok(&status);
+    let status = json_of(&status);
+    assert_eq!(status["format"], 1);
+    assert_eq!(status["dir"], d);
+    assert_eq!(status["product"]["name"], "KSN Demo Security");
+    assert_eq!(status["product"]["version"], "1.0.0");
+    assert_eq!(status["scope"], "system", "root's folder: for all users");
+    let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(status["host"], host.trim());
+    assert_eq!(status["state"], "on");
+    assert_eq!(status["record"]["decided_by"], "administrator");
+
+    for (args, command, action, changed) in [
+        (vec!["repair", "--unattended"], "repair", "nothing", false),
+        (vec!["repair", "--check"], "repair", "nothing", false),
+        (vec!["recover"], "recover", "nothing", false),
+        (
+            vec!["ksn", "decline", "--unattended"],
+            "ksn decline",
+            "ksn-changed",
+            true,
+        ),
+        (
+            vec!["ksn", "decline", "--unattended"],
+            "ksn decline",
+            "nothing",
+            false,
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--json", "--dir", d]);
+        let out = run(&all);
+        assert_ok(&out);
+        let outcome = json_of(&out);
+        assert_eq!(outcome["command"], command, "{args:?}");
+        assert_eq!(outcome["action"], action, "{args:?}: {outcome}");
+        assert_eq!(outcome["changed"], changed, "{args:?}");
+        assert_eq!(outcome["ok"], true);
+        assert_eq!(outcome["dir"], d);
+    }
+    // Agreeing without a terminal needs the text's hash, with --unattended too.
+    let refused = run(&["ksn", "agree", "--unattended", "--json", "--dir", d]);
+    assert_eq!(refused.status.code(), Some(2), "{}", show(&refused));
+    let outcome = json_of(&refused);
+    assert_eq!(outcome["ok"], false);
+    assert_eq!(outcome["error"]["exit_code"], 2);
+    assert!(
+        outcome["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--accept-statement"),
+        "{outcome}"
+    );
+    let sha = status["statement_sha256"].as_str().unwrap();
+    let agreed = run(&[
+        "ksn",
+        "agree",
+        "--unattended",
+        "--json",
+        "--accept-statement",
+        sha,
+        "--dir",
+        d,
+    ]);
+    assert_ok(&agreed);
+    assert_eq!(json_of(&agreed)["ksn"]["state"], "on");
+
+    // Read-only reports print their own documents.
+    let history = run(&["ksn", "history", "--json", "--dir", d]);
+    assert_ok(&history);
+    assert!(json_of(&history)["entries"].is_array());
+    let receipt = run(&["ksn", "receipt", "--json", "--dir", d]);
+    assert_ok(&receipt);
+    assert!(json_of(&receipt)["consentReceiptID"].is_string());
+
+    // --quiet: nothing on stdout but what was asked for.
+    let quiet = run(&["repair", "--quiet", "--dir", d]);
+    assert_ok(&quiet);
+    assert_eq!(stdout(&quiet), "");
+
+    let out = run(&["uninstall", "--unattended", "--json", "--dir", d]);
+    assert_ok(&out);
+    let outcome = json_of(&out);
+    assert_eq!(outcome["action"], "uninstalled");
+    assert_eq!(outcome["changed"], true);
+    assert!(!dir.join("bin").exists());
+
+    // A failure is an outcome too, with the exit code the process ends with.
+    let out = run(&["repair", "--json", "--dir", "/nonexistent/ksn-demo"]);
+    let code = out.status.code().unwrap();
+    assert_ne!(code, 0);
+    let outcome = json_of(&out);
+    assert_eq!(outcome["ok"], false);
+    assert_eq!(outcome["action"], "failed");
+    assert_eq!(outcome["exit_code"], code);
+    assert_eq!(outcome["error"]["exit_code"], code);
+}
+
+#[test]
+fn inspect_and_verify_report_the_installer_as_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let installer = tmp.path().join("setup");
+    let out = ksn_setup()
+        .args(["pack", "--level", "3", "--json", "--output"])
+        .arg(&installer)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let packed = json_of(&out);
+    assert_eq!(packed["action"], "packed");
+    let sha = packed["installer"]["sha256"].as_str().unwrap().to_string();
+    for (command, action) in [("inspect", "inspected"), ("verify", "verified")] {
+        let out = ksn_setup()
+            .args([command, "--json"])
+            .arg(&installer)
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        let outcome = json_of(&out);
+        assert_eq!(outcome["action"], action);
+        assert_eq!(outcome["changed"], false);
+        assert_eq!(outcome["product"]["name"], "KSN Demo Security");
+        assert!(outcome["installer"]["files"].as_u64().unwrap() > 0);
+        assert!(!sha.is_empty());
+    }
+}
+
+#[test]
+fn log_format_json_writes_one_object_a_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ksn-demo");
+    let log = tmp.path().join("setup.log");
+    let out = install(
+        &dir,
+        &[
+            "--ksn",
+            "decline",
+            "--log",
+            log.to_str().unwrap(),
+            "--log-format",
+            "json",
+        ],
+    );
+    assert_ok(&out);
+    let text = fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() > 3, "{text}");
+    for line in &lines {
+        assert!(
+            line["at"].is_string() && line["event"].is_string(),
+            "{line}"
+        );
+        assert!(line["message"].is_string(), "{line}");
+    }
+    assert!(lines.iter().any(|l| l["event"] == "phase"));
+}
