@@ -402,3 +402,34 @@ fn log_format_json_writes_one_object_a_line() {
     }
     assert!(lines.iter().any(|l| l["event"] == "phase"));
 }
+
+#[test]
+fn a_dry_run_over_the_same_version_says_what_installing_again_would_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ksn-demo");
+    assert_ok(&install_again(&dir, &["--ksn", "decline"]));
+    let before = stamps(&dir);
+    let same = install_again(&dir, &["--ksn", "decline", "--dry-run"]);
+    assert_ok(&same);
+    assert!(
+        stdout(&same).contains("installing again would change nothing"),
+        "{}",
+        show(&same)
+    );
+    let ksn = install_again(&dir, &["--ksn", "agree", "--dry-run"]);
+    assert_ok(&ksn);
+    assert!(
+        stdout(&ksn).contains("would only change the KSN choice"),
+        "{}",
+        show(&ksn)
+    );
+    // The dry runs wrote nothing.
+    assert_eq!(stamps(&dir), before);
+    fs::remove_file(dir.join("bin/ksn-demo")).unwrap();
+    let before = stamps(&dir);
+    let damaged = install_again(&dir, &["--ksn", "decline", "--dry-run"]);
+    assert_eq!(damaged.status.code(), Some(5), "{}", show(&damaged));
+    assert!(stdout(&damaged).contains("damaged: bin/ksn-demo (missing)"));
+    assert_eq!(stamps(&dir), before);
+    assert_eq!(consent_lines(&dir).len(), 1);
+}

@@ -211,12 +211,24 @@ pub(super) fn run_install(args: InstallArgs, report: &mut Report) -> anyhow::Res
     let target = target::inspect(&dir, &bundle, answers.menu_dir.as_deref())?;
     let plan =
         plan::plan(&bundle, &answers, &target, &now_rfc3339()).map_err(|e| BadInput(e.into()))?;
+    // The same version again: change only what differs, or nothing.
+    let same_version = target.previous.as_ref().is_some_and(|p| {
+        p.receipt.product_name == bundle.product.name
+            && p.receipt.product_version == bundle.product.version
+    });
+    let again_applies = same_version && !target.interrupted && plan.problems.is_empty();
+    let check = if verify { Check::Full } else { Check::Quick };
     if dry_run {
+        drop(reporter);
+        console.finish();
+        if again_applies
+            && let Some(status) = dry_run_again(&bundle, &answers, &plan, check, repair, report)
+        {
+            return Ok(status);
+        }
         if !report.json {
             print!("{plan}");
         }
-        drop(reporter);
-        console.finish();
         return Ok(if plan.problems.is_empty() {
             ExitStatus::Success
         } else {
@@ -234,14 +246,8 @@ pub(super) fn run_install(args: InstallArgs, report: &mut Report) -> anyhow::Res
         signal_hook::flag::register(signal, control.flag())
             .context("cannot set up signal handling")?;
     }
-    // The same version again: change only what differs, or nothing.
-    let same_version = target.previous.as_ref().is_some_and(|p| {
-        p.receipt.product_name == bundle.product.name
-            && p.receipt.product_version == bundle.product.version
-    });
     let mut why_again = None;
-    if same_version && !target.interrupted && plan.problems.is_empty() {
-        let check = if verify { Check::Full } else { Check::Quick };
+    if again_applies {
         let again = Again {
             bundle: &bundle,
             answers: &answers,
@@ -381,6 +387,55 @@ impl Again<'_> {
             return Ok(AgainDone::Finished(status, Box::new(outcome)));
         }
         anyhow::bail!("the install is still damaged after its repair; run `repair` to see why")
+    }
+}
+
+/// `--dry-run` over the same version: what installing again would do, without the folder's
+/// lock (nothing is written). `None` when the full install would run: its plan is printed.
+fn dry_run_again(
+    bundle: &Bundle,
+    answers: &crate::consent::answers::Answers,
+    plan: &plan::Plan,
+    check: Check,
+    repair: bool,
+    report: &Report,
+) -> Option<ExitStatus> {
+    let root = crate::base::ownership::open_checked(&plan.target).ok()?;
+    let installed = InstalledProduct::read(&root).ok()?;
+    let verdict = reinstall::judge(&root, &installed, bundle, answers, plan, check).ok()?;
+    match verdict {
+        Verdict::Unchanged => {
+            report.say("Already installed; installing again would change nothing.");
+            Some(ExitStatus::Success)
+        }
+        Verdict::KsnChange { record, .. } => {
+            report.say(format!(
+                "Already installed; installing again would only change the KSN choice: the \
+                 product {}.\n  write {}\n  append to {}",
+                crate::consent::rules::describe(&record),
+                layout::CONFIG,
+                layout::CONSENT_LOG
+            ));
+            Some(ExitStatus::Success)
+        }
+        Verdict::Damaged(damaged) => {
+            for (path, damage) in &damaged.damaged {
+                report.say(format!("damaged: {path} ({damage})"));
+            }
+            if repair {
+                report.say("Installing again with --repair would restore them.");
+                Some(ExitStatus::Success)
+            } else {
+                report.say(
+                    "Installing again would change nothing and exit 5; --repair restores them.",
+                );
+                Some(ExitStatus::Damaged)
+            }
+        }
+        Verdict::Differs(why) => {
+            report.say(format!("Installing again in full: {why}."));
+            None
+        }
     }
 }
 
