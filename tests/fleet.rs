@@ -433,3 +433,161 @@ fn a_dry_run_over_the_same_version_says_what_installing_again_would_do() {
     assert_eq!(stamps(&dir), before);
     assert_eq!(consent_lines(&dir).len(), 1);
 }
+
+/// The payload's part of `stamps`: what a change of records and menu entries must not touch.
+fn payload_stamps(dir: &Path) -> BTreeMap<String, (u64, i64, i64, i64)> {
+    stamps(dir)
+        .into_iter()
+        .filter(|(path, _)| path != "etc" && !path.starts_with("etc/product.toml"))
+        .filter(|(path, _)| !path.starts_with("etc/consent-log") && !path.starts_with(".ksn-setup"))
+        .collect()
+}
+
+#[test]
+fn other_menu_or_licence_answers_change_the_records_and_entries_not_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ksn-demo");
+    let entry = dir
+        .with_extension("menus")
+        .join("applications/ksn-demo-security.desktop");
+    assert_ok(&install_again(&dir, &["--ksn", "decline"]));
+    assert!(entry.exists());
+    let files = payload_stamps(&dir);
+    let lines = consent_lines(&dir).len();
+
+    // A dry run says what would happen, and does nothing.
+    let dry = install_again(
+        &dir,
+        &["--ksn", "decline", "--no-menu-entries", "--dry-run"],
+    );
+    assert_ok(&dry);
+    let said = stdout(&dry);
+    assert!(said.contains("would change no payload file"), "{said}");
+    assert!(
+        said.contains("remove ") && said.contains("ksn-demo-security.desktop"),
+        "{said}"
+    );
+    assert!(entry.exists());
+
+    // Without menu entries now: they go, and the receipt no longer names them.
+    let out = install_json(&dir, &["--ksn", "decline", "--no-menu-entries"]);
+    assert_ok(&out);
+    let outcome = json_of(&out);
+    assert_eq!(outcome["action"], "reconfigured", "{outcome}");
+    assert_eq!(outcome["changed"], true);
+    assert_eq!(outcome["detail"], "the menu entries differ");
+    assert!(!entry.exists(), "the entry was removed");
+    assert!(
+        read_toml(&dir.join(".ksn-setup/receipt.toml"))
+            .get("menu")
+            .is_none()
+    );
+    assert_eq!(payload_stamps(&dir), files, "no payload file touched");
+    assert_eq!(consent_lines(&dir).len(), lines);
+    let again = install_json(&dir, &["--ksn", "decline", "--no-menu-entries"]);
+    assert_eq!(json_of(&again)["action"], "unchanged");
+
+    // With them again: they come back, recorded.
+    let out = install_json(&dir, &["--ksn", "decline"]);
+    assert_ok(&out);
+    assert_eq!(json_of(&out)["action"], "reconfigured");
+    assert!(entry.exists());
+    let receipt = read_toml(&dir.join(".ksn-setup/receipt.toml"));
+    assert_eq!(receipt["menu"]["file"].as_array().unwrap().len(), 5);
+    assert_eq!(payload_stamps(&dir), files);
+
+    // The licences accepted in another language: the config records it, nothing else moves.
+    let out = install_json(&dir, &["--ksn", "decline", "--lang", "de"]);
+    assert_ok(&out);
+    let outcome = json_of(&out);
+    assert_eq!(outcome["action"], "reconfigured", "{outcome}");
+    let config = read_toml(&dir.join("etc/product.toml"));
+    assert_eq!(config["license"]["language"].as_str(), Some("de"));
+    assert_eq!(payload_stamps(&dir), files);
+    // A decline in German is another text declined: one line.
+    assert_eq!(consent_lines(&dir).len(), lines + 1);
+
+    // And the receipt stays true: uninstall removes exactly the entries it names.
+    let out = run_on(&["uninstall"], &dir);
+    assert_ok(&out);
+    assert!(!entry.exists());
+}
+
+#[test]
+fn a_records_change_that_fails_or_is_killed_leaves_the_install_as_it_was() {
+    // Entries removed (with a new KSN answer), then entries added.
+    for (first, again, points) in [
+        (
+            vec!["--ksn", "decline"],
+            vec!["--ksn", "agree", "--no-menu-entries"],
+            vec!["config", "consent-log", "receipt", "before-commit"],
+        ),
+        (
+            vec!["--ksn", "decline", "--no-menu-entries"],
+            vec!["--ksn", "decline"],
+            vec!["config", "menu-file", "receipt", "before-commit"],
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("ksn-demo");
+        let menus = dir.with_extension("menus");
+        assert_ok(&install_again(&dir, &first));
+        // The desktop's caches in the menu folder are its own, made again when entries
+        // change; what is ours is the rest.
+        let state = || {
+            let mut menu = snapshot(&menus);
+            menu.retain(|path, _| !path.ends_with(".cache"));
+            (snapshot(&dir), menu)
+        };
+        let differs = |a: &(BTreeMap<String, Node>, BTreeMap<String, Node>),
+                       b: &(BTreeMap<String, Node>, BTreeMap<String, Node>)| {
+            let mut paths: Vec<&String> = Vec::new();
+            for (x, y) in [(&a.0, &b.0), (&a.1, &b.1)] {
+                for (path, node) in x {
+                    if y.get(path) != Some(node) {
+                        paths.push(path);
+                    }
+                }
+                paths.extend(y.keys().filter(|p| !x.contains_key(*p)));
+            }
+            paths.iter().map(|p| p.to_string()).collect::<Vec<_>>()
+        };
+        let before = state();
+        let run = |fault: &str| {
+            install_command(&dir, &again)
+                .env("XDG_DATA_HOME", &menus)
+                .env("XDG_DATA_DIRS", &menus)
+                .env("KSN_SETUP_FAULT", fault)
+                .output()
+                .unwrap()
+        };
+        for point in points {
+            let out = run(&format!("fail@{point}"));
+            assert_eq!(out.status.code(), Some(1), "fail@{point}: {}", show(&out));
+            let now = state();
+            assert!(
+                differs(&now, &before).is_empty(),
+                "{again:?} rolled back at {point}: {:?}",
+                differs(&now, &before)
+            );
+
+            let out = run(&format!("kill@{point}"));
+            assert_eq!(out.status.code(), None, "kill@{point}: {}", show(&out));
+            assert_ok(&run_on(&["recover"], &dir));
+            let now = state();
+            assert!(
+                differs(&now, &before).is_empty(),
+                "{again:?} recovered at {point}: {:?}",
+                differs(&now, &before)
+            );
+        }
+        // Unhindered, it goes through.
+        let out = run("none@begin");
+        assert_ok(&out);
+        assert!(
+            stdout(&out).contains("no payload file changed"),
+            "{}",
+            show(&out)
+        );
+    }
+}

@@ -347,7 +347,9 @@ impl Again<'_> {
                         self.check,
                     )?;
                     let work = match &judged {
-                        Verdict::KsnChange { work, .. } => Some(work.clone()),
+                        Verdict::KsnChange { work, .. } | Verdict::Records { work, .. } => {
+                            Some(work.clone())
+                        }
                         Verdict::Damaged(damaged) if self.repair => Some(damaged.work.clone()),
                         _ => None,
                     };
@@ -372,6 +374,12 @@ impl Again<'_> {
                     ExitStatus::Success,
                     Outcome::new("install", Action::KsnChanged, true).with_damaged(restored_list()),
                 ),
+                Verdict::Records { why, .. } => {
+                    let mut outcome = Outcome::new("install", Action::Reconfigured, true)
+                        .with_damaged(restored_list());
+                    outcome.detail = Some(why);
+                    (ExitStatus::Success, outcome)
+                }
                 Verdict::Damaged(damaged) if self.repair => {
                     // Repaired just now; look again for the KSN decision.
                     restored = damaged.damaged;
@@ -418,6 +426,39 @@ fn dry_run_again(
             ));
             Some(ExitStatus::Success)
         }
+        Verdict::Records { work, why } => {
+            report.say(format!(
+                "Already installed; installing again would change no payload file ({why}):"
+            ));
+            let menu = |path: &str| match &work.menu_dir {
+                Some(dir) => dir.join(path).display().to_string(),
+                None => path.to_string(),
+            };
+            for op in &work.ops {
+                let step = match op {
+                    plan::Op::WriteConfig { .. } => format!("update {}", layout::CONFIG),
+                    plan::Op::AppendConsentLog { .. } => {
+                        format!("append the decision to {}", layout::CONSENT_LOG)
+                    }
+                    plan::Op::CreateMenuDir { path } => format!("create folder {}", menu(path)),
+                    plan::Op::WriteMenuFile {
+                        path,
+                        replaces: true,
+                    } => {
+                        format!("replace {}", menu(path))
+                    }
+                    plan::Op::WriteMenuFile { path, .. } => format!("add {}", menu(path)),
+                    plan::Op::RemoveMenuFile { path } => format!("remove {}", menu(path)),
+                    plan::Op::RemoveMenuDir { path } => {
+                        format!("remove folder {} if empty", menu(path))
+                    }
+                    plan::Op::WriteReceipt { .. } => format!("update {}", layout::RECEIPT),
+                    other => format!("{other:?}"),
+                };
+                report.say(format!("  {step}"));
+            }
+            Some(ExitStatus::Success)
+        }
         Verdict::Damaged(damaged) => {
             for (path, damage) in &damaged.damaged {
                 report.say(format!("damaged: {path} ({damage})"));
@@ -457,6 +498,10 @@ fn say_again(report: &Report, outcome: &Outcome) {
         Action::Unchanged => report.say("Already installed; nothing changed."),
         Action::Repaired => report.say("Already installed; the damaged files were restored."),
         Action::KsnChanged => report.say("Already installed; only the KSN choice changed."),
+        Action::Reconfigured => report.say(format!(
+            "Already installed; no payload file changed, but {}.",
+            outcome.detail.as_deref().unwrap_or("the records did")
+        )),
         Action::Damaged => eprintln!(
             "ksn-setup: the installed product is damaged and nothing was changed; \
              install again with --repair to restore it"

@@ -59,6 +59,9 @@ pub enum Action {
     Unchanged,
     /// The same version over an intact install, and only the KSN decision changed.
     KsnChanged,
+    /// The same version over an intact install: no payload file changed, but the menu
+    /// entries or the licence record did (and maybe the KSN decision); `detail` says which.
+    Reconfigured,
     /// Damaged files were restored.
     Repaired,
     /// The same version is installed but damaged; nothing was changed.

@@ -391,6 +391,10 @@ pub struct Work {
     pub menu_files: Vec<MenuFile>,
     /// For the receipt: the folders below the menu folder that are ours.
     pub menu_dirs: Vec<String>,
+    /// The receipt `Op::WriteReceipt` writes, when the work brings its own: a reinstall that
+    /// stages no file keeps the installed receipt's entries and changes its menu record.
+    /// Otherwise the receipt is made from the staged files.
+    pub receipt: Option<Receipt>,
 }
 
 impl Work {
@@ -409,6 +413,7 @@ impl Work {
             menu_dir: plan.menu_dir.clone(),
             menu_files: plan.menu_files.clone(),
             menu_dirs: plan.menu_dirs.clone(),
+            receipt: None,
         }
     }
 
@@ -438,6 +443,7 @@ impl Work {
             menu_dir: None,
             menu_files: Vec::new(),
             menu_dirs: Vec::new(),
+            receipt: None,
         }
     }
 
@@ -942,7 +948,10 @@ impl<'a> Run<'a> {
                 }
             }
             Op::WriteReceipt { replaces } => {
-                let text = self.receipt().to_text();
+                let text = match &self.work.receipt {
+                    Some(receipt) => receipt.to_text(),
+                    None => self.receipt().to_text(),
+                };
                 replace_record(
                     root,
                     layout::RECEIPT,

@@ -6,8 +6,11 @@
 //! receipt and records with the bundle and the plan of this run: the same files (paths,
 //! kinds, modes, sizes, SHA-256), the same menu entries, the same licence texts accepted, the
 //! files on disk still as the receipt lists them ([`Check`]), and the KSN decision the
-//! answers give. Only a KSN difference is one small transaction (the config's `[ksn]` and one
-//! consent-log line); damage is a repair; anything else is a full install.
+//! answers give. With the same files, what differs is one small transaction: a KSN decision
+//! alone is the config's `[ksn]` and one consent-log line; menu entries added, removed or
+//! rewritten, or licence texts accepted anew, are the config, the menu entries and the
+//! receipt's menu record, never a payload file. Damage is a repair; other files, or a
+//! menu folder moved elsewhere, are a full install.
 
 use std::collections::BTreeMap;
 
@@ -17,13 +20,14 @@ use crate::base::dir::Dir;
 use crate::bundle::contents::Bundle;
 use crate::bundle::entry::EntryKind;
 use crate::consent::answers::Answers;
-use crate::consent::rules::{self, KsnRecord};
+use crate::consent::config::{self, ConfigValues};
+use crate::consent::rules::{self, KsnRecord, LogLine};
 use crate::engine::executor::Work;
-use crate::engine::plan::Plan;
-use crate::engine::receipt::{ReceiptEntry, ReceiptKind};
+use crate::engine::plan::{Op, Plan};
+use crate::engine::receipt::{MenuFileRecord, MenuRecord, ReceiptEntry, ReceiptKind};
 use crate::maintenance::installed::InstalledProduct;
-use crate::maintenance::ksn_change;
 use crate::maintenance::repair::{self, Check, RepairPlan};
+use crate::maintenance::{ksn_change, menu};
 
 /// What installing again would change.
 #[derive(Debug, Clone)]
@@ -32,6 +36,9 @@ pub enum Verdict {
     Unchanged,
     /// Only the KSN decision differs: this one transaction makes it.
     KsnChange { work: Work, record: KsnRecord },
+    /// The files are as they should be; the menu entries or the licence record (and maybe
+    /// the KSN decision) differ, for the reason given: this one transaction makes them.
+    Records { work: Work, why: String },
     /// Installed files or menu entries are missing or changed: what a repair restores.
     Damaged(RepairPlan),
     /// The installed product differs in more than the KSN decision (why, for the log): the
@@ -66,9 +73,7 @@ pub fn judge(
             "\"{path}\" in this installer differs from the installed one"
         )));
     }
-    if !same_menu(installed, plan) {
-        return Ok(Verdict::Differs("the menu entries differ".into()));
-    }
+    let menu_same = same_menu(installed, plan);
     let accepted = installed.config.license.as_ref();
     let same_license = accepted.is_some_and(|l| {
         l.eula_accepted
@@ -78,11 +83,6 @@ pub fn judge(
             && l.privacy_policy_version == plan.license.privacy_policy_version
             && l.privacy_policy_sha256 == plan.license.privacy_policy_sha256
     });
-    if !same_license {
-        return Ok(Verdict::Differs(
-            "the licence texts accepted are not this installer's".into(),
-        ));
-    }
     if let Some(damaged) = repair::plan_repair(root, installed, bundle, &plan.now, check)? {
         return Ok(Verdict::Damaged(damaged));
     }
@@ -94,14 +94,116 @@ pub fn judge(
         answers.language(),
         &plan.now,
     );
-    if !ksn.changed {
-        return Ok(Verdict::Unchanged);
+    if menu_same && same_license {
+        if !ksn.changed {
+            return Ok(Verdict::Unchanged);
+        }
+        let work = ksn_change::change_work(installed, &ksn.record, ksn.reason, &plan.now);
+        return Ok(Verdict::KsnChange {
+            work,
+            record: ksn.record,
+        });
     }
-    let work = ksn_change::change_work(installed, &ksn.record, ksn.reason, &plan.now);
-    Ok(Verdict::KsnChange {
-        work,
-        record: ksn.record,
+    let why = match (menu_same, same_license) {
+        (false, false) => "the menu entries and the licence texts accepted differ",
+        (false, true) => "the menu entries differ",
+        _ => "the licence texts accepted differ",
+    };
+    Ok(match records_work(installed, bundle, plan, &ksn) {
+        Some(work) => Verdict::Records {
+            work,
+            why: why.to_string(),
+        },
+        None => Verdict::Differs(format!("{why}, and the menu folder moved")),
     })
+}
+
+/// The transaction for a reinstall whose files are as they should be: the config rendered
+/// again from the one read under the lock (the licence record and the KSN decision of this
+/// run, the user's settings kept), the consent-log line when the decision changed, the menu
+/// entries the plan writes (or, without entries now, the removal of those installed), and
+/// the installed receipt with its menu record replaced. `None` when the menu moves to
+/// another folder, which only a full install does.
+fn records_work(
+    installed: &InstalledProduct,
+    bundle: &Bundle,
+    plan: &Plan,
+    ksn: &rules::Resolution,
+) -> Option<Work> {
+    let was = installed.receipt.menu.as_ref();
+    let removal = match (was, &plan.menu_dir) {
+        (Some(was), Some(dir)) if was.dir != *dir => return None,
+        (Some(_), None) => Some(menu::plan_removal(&installed.receipt).ok()?),
+        _ => None,
+    };
+    let config_text = config::render(
+        Some(&installed.config),
+        &ConfigValues {
+            product_name: &bundle.product.name,
+            product_version: &bundle.product.version,
+            installed_at: &plan.now,
+            license: &plan.license,
+            ksn: &ksn.record,
+            default_settings: &bundle.product.settings,
+        },
+    );
+    let consent_line = ksn.changed.then(|| {
+        LogLine {
+            format: 1,
+            at: plan.now.clone(),
+            event: "change".into(),
+            record: ksn.record.clone(),
+            reason: ksn.reason.clone(),
+            product_version: bundle.product.version.clone(),
+            installer_version: crate::INSTALLER_VERSION.into(),
+            prev_sha256: Some(installed.consent_log_tip.clone()),
+        }
+        .to_line()
+    });
+    let mut ops = vec![Op::WriteConfig { replaces: true }];
+    if consent_line.is_some() {
+        ops.push(Op::AppendConsentLog {
+            previous_len: installed.consent_log_len,
+        });
+    }
+    ops.extend(
+        plan.ops
+            .iter()
+            .filter(|op| matches!(op, Op::CreateMenuDir { .. } | Op::WriteMenuFile { .. }))
+            .cloned(),
+    );
+    let mut receipt = installed.receipt.clone();
+    receipt.installer_version = crate::INSTALLER_VERSION.into();
+    receipt.menu = plan.menu_dir.as_ref().map(|dir| MenuRecord {
+        dir: dir.clone(),
+        dirs: plan.menu_dirs.clone(),
+        files: plan
+            .menu_files
+            .iter()
+            .map(|f| MenuFileRecord {
+                path: f.path.clone(),
+                sha256: hex::encode(Sha256::digest(&f.bytes)),
+            })
+            .collect(),
+    });
+    let mut work = Work {
+        config_text,
+        consent_line,
+        decision: Some(ksn.record.decision),
+        menu_dir: plan.menu_dir.clone(),
+        menu_files: plan.menu_files.clone(),
+        menu_dirs: plan.menu_dirs.clone(),
+        receipt: Some(receipt),
+        ..Work::on_installed("install", Vec::new(), &installed.receipt, &plan.now)
+    };
+    if let Some(removal) = removal {
+        ops.extend(removal.ops);
+        work.menu_dir = removal.dir;
+        work.menu_files = Vec::new();
+    }
+    ops.push(Op::WriteReceipt { replaces: true });
+    work.ops = ops;
+    Some(work)
 }
 
 /// The first path where the installed files (as the receipt lists them) and the bundle's
