@@ -591,3 +591,71 @@ fn a_records_change_that_fails_or_is_killed_leaves_the_install_as_it_was() {
         );
     }
 }
+
+#[test]
+fn every_command_accepts_unattended_json_and_quiet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ksn-demo");
+    assert_ok(&install_again(&dir, &["--ksn", "decline"]));
+    let d = dir.to_str().unwrap();
+    let installer = tmp.path().join("setup");
+    let i = installer.to_str().unwrap();
+    let key = tmp.path().join("key");
+    let k = key.to_str().unwrap();
+    for args in [
+        vec!["pack", "--level", "1", "--output", i],
+        vec!["inspect", i],
+        vec!["verify", i],
+        vec!["keygen", "--output", k],
+        vec!["recover", "--dir", d],
+        vec!["repair", "--dir", d],
+        vec!["ksn", "status", "--dir", d],
+        vec!["ksn", "history", "--dir", d],
+        vec!["ksn", "receipt", "--dir", d],
+        vec!["ksn", "decline", "--dir", d],
+        vec!["uninstall", "--dir", d],
+    ] {
+        for flags in [["--unattended", "--quiet"], ["--unattended", "--json"]] {
+            // keygen never overwrites a key: a new one each time.
+            let _ = fs::remove_file(&key);
+            let _ = fs::remove_file(key.with_extension("pub"));
+            let out = ksn_setup()
+                .args(&args)
+                .args(flags)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            // A second uninstall finds nothing installed: that is its answer, not a
+            // refused flag.
+            if args[0] == "uninstall" && flags[1] == "--json" {
+                assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+                assert_eq!(json_of(&out)["ok"], false);
+                continue;
+            }
+            assert_ok(&out);
+            if flags[1] == "--json" {
+                let report = json_of(&out);
+                assert!(report.is_object(), "{args:?}");
+                // The ksn reports are their own documents; the status has a format too.
+                if !matches!(args[1], "history" | "receipt") {
+                    assert_eq!(report["format"], 1, "{args:?}");
+                }
+            } else {
+                // Reports still print what they report; commands that act say nothing.
+                let reports = args[0] == "inspect" || args[0] == "ksn" && args[1] != "decline";
+                assert!(
+                    reports || stdout(&out).is_empty(),
+                    "{args:?} --quiet: {}",
+                    show(&out)
+                );
+            }
+        }
+    }
+    // The settings window asks a person; unattended, it says what to use instead.
+    let out = ksn_setup()
+        .args(["settings", "--unattended", "--dir", d])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("ksn decline"), "{}", show(&out));
+}

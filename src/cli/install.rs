@@ -55,9 +55,6 @@ impl From<ScopeArg> for Scope {
 
 #[derive(Debug, Clone, Args)]
 pub(super) struct InstallArgs {
-    /// Install without asking: everything comes from the answers file and the flags.
-    #[arg(long)]
-    pub(super) unattended: bool,
     /// For whom: `user` (only for me: ~/.local/share/ksn-demo, entries in my menu) or
     /// `system` (for all users: /opt/ksn-demo, entries in every user's menu; needs root)
     /// [default: system as root, user otherwise].
@@ -123,8 +120,8 @@ pub(super) struct RecoverArgs {
 }
 
 pub(super) fn run_install(args: InstallArgs, report: &mut Report) -> anyhow::Result<ExitStatus> {
+    let unattended = report.unattended;
     let InstallArgs {
-        unattended,
         scope,
         no_menu_entries,
         answers,

@@ -27,9 +27,6 @@ use crate::{tr, trn};
 pub(super) struct KsnArgs {
     #[command(subcommand)]
     pub(super) action: KsnAction,
-    /// Never ask: `agree` then needs --accept-statement, and nothing waits for a terminal.
-    #[arg(long, global = true)]
-    pub(super) unattended: bool,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -81,7 +78,7 @@ pub(super) fn run_ksn(args: KsnArgs, report: &mut Report) -> anyhow::Result<Exit
     // Sentences for a person in their language; JSON for scripts stays as it is.
     let json = report.json;
     // Unattended: as if no terminal were there to ask on.
-    let terminal = !args.unattended && std::io::stdin().is_terminal();
+    let terminal = !report.unattended && std::io::stdin().is_terminal();
     let language = match &args.action {
         KsnAction::Agree { lang: Some(l), .. } => *l,
         _ => Language::from_env(),

@@ -35,7 +35,14 @@ pub(super) enum SettingsPage {
 }
 
 /// Opens the settings window of the product in the folder.
-pub(super) fn run_settings(args: SettingsArgs) -> anyhow::Result<ExitStatus> {
+pub(super) fn run_settings(args: SettingsArgs, report: &Report) -> anyhow::Result<ExitStatus> {
+    if report.unattended {
+        return Err(crate::base::error::BadInput(anyhow::anyhow!(
+            "the settings window is for a person at the screen; unattended, change KSN \
+             participation with `ksn agree --accept-statement SHA256` or `ksn decline`"
+        ))
+        .into());
+    }
     let SettingsPage::Ksn = args.page.unwrap_or(SettingsPage::Ksn);
     crate::gui::settings_window::run(&dir_of(&args.dir), args.lang)
 }
@@ -53,9 +60,6 @@ pub(super) struct RepairArgs {
     /// Only report what is damaged; change nothing (exit 1 when something is).
     #[arg(long)]
     check: bool,
-    /// Never ask (repair asks nothing; accepted so that every command scripts the same).
-    #[arg(long)]
-    unattended: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -70,9 +74,6 @@ pub(super) struct UninstallArgs {
     /// confirm there, instead of removing at once.
     #[arg(long, conflicts_with = "remove_config")]
     wizard: bool,
-    /// Never ask: remove at once (what uninstall does without --wizard).
-    #[arg(long, conflicts_with = "wizard")]
-    unattended: bool,
 }
 
 pub(super) fn run_repair(args: RepairArgs, report: &mut Report) -> anyhow::Result<ExitStatus> {
@@ -152,6 +153,13 @@ pub(super) fn run_uninstall(
     use crate::maintenance::installed::InstalledProduct;
     use crate::maintenance::uninstall::Records;
     let dir = dir_of(&args.dir);
+    if args.wizard && report.unattended {
+        return Err(crate::base::error::BadInput(anyhow::anyhow!(
+            "--wizard asks in the setup window and --unattended asks nothing; choose one \
+             (uninstall without --wizard removes at once)"
+        ))
+        .into());
+    }
     if args.wizard {
         let bundle = bundle_to_install(None, None, None, None)?;
         let answers = crate::consent::answers::Answers::merge(None, &Default::default());

@@ -47,6 +47,11 @@ pub struct Cli {
 /// subcommand.
 #[derive(Debug, Clone, Args)]
 struct OutputArgs {
+    /// Never ask: install without the wizard (everything from the answers file and the
+    /// flags), `ksn agree` only with --accept-statement, nothing waiting for a terminal.
+    /// Every command takes it.
+    #[arg(long, global = true)]
+    unattended: bool,
     /// Print one JSON object on standard output when the command ends, whatever its outcome,
     /// and nothing else there (README: "Deploying to many machines").
     #[arg(long, global = true)]
@@ -204,7 +209,7 @@ pub fn main() -> ExitCode {
         LogFormatArg::Json => crate::engine::log::LogFormat::Json,
     });
     let name = command.as_ref().map_or("install", Command::name);
-    let mut report = Report::new(output.json, output.quiet);
+    let mut report = Report::new(output.json, output.quiet, output.unattended);
     // Commands that only print end quietly when their reader goes away (`| head`), as other
     // tools do; installs and changes keep Rust's default, so a closed pipe never cuts a
     // transaction short.
@@ -242,7 +247,7 @@ pub fn main() -> ExitCode {
         Some(Command::Verify(args)) => (pack::run_verify(args, r), None),
         Some(Command::Keygen(args)) => (pack::run_keygen(args, r), None),
         Some(Command::Ksn(args)) => (ksn::run_ksn(args, r), None),
-        Some(Command::Settings(args)) => (maintain::run_settings(args), None),
+        Some(Command::Settings(args)) => (maintain::run_settings(args, r), None),
         Some(Command::Repair(args)) => (maintain::run_repair(args, r), None),
         Some(Command::Uninstall(args)) => (maintain::run_uninstall(args, r), None),
         Some(Command::Elevated) => (elevated::run_elevated(), None),

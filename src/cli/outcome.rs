@@ -186,16 +186,19 @@ impl Outcome {
 pub struct Report {
     pub json: bool,
     pub quiet: bool,
+    /// `--unattended`: nothing may ask.
+    pub unattended: bool,
     outcome: Option<Outcome>,
     /// The command printed its own JSON document (`ksn status|history|receipt --json`).
     printed_own: bool,
 }
 
 impl Report {
-    pub fn new(json: bool, quiet: bool) -> Report {
+    pub fn new(json: bool, quiet: bool, unattended: bool) -> Report {
         Report {
             json,
             quiet,
+            unattended,
             ..Report::default()
         }
     }
