@@ -227,7 +227,7 @@ fn first_different_file(receipt: &[ReceiptEntry], bundle: &Bundle) -> Option<Str
                     && was.mode == entry.mode
                     && was.size == Some(*size)
                     && was.sha256.is_some()
-                    && was.sha256 == sha256_of(bundle, index, sha256.as_ref())
+                    && was.sha256 == repair::bundled_sha256(bundle, index, sha256.as_ref())
             }
         };
         if !same {
@@ -238,18 +238,6 @@ fn first_different_file(receipt: &[ReceiptEntry], bundle: &Bundle) -> Option<Str
         .into_keys()
         .find(|path| *path != "etc")
         .map(str::to_string)
-}
-
-/// The SHA-256 of bundle entry `index`: the one the bundle promises, or, for a payload
-/// folder (which knows its files' hashes only once read), of its bytes now.
-fn sha256_of(bundle: &Bundle, index: usize, known: Option<&[u8; 32]>) -> Option<String> {
-    if let Some(known) = known {
-        return Some(hex::encode(known));
-    }
-    let mut reader = bundle.read_file(index).ok()?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut reader, &mut hasher).ok()?;
-    Some(hex::encode(hasher.finalize()))
 }
 
 /// Whether the menu entries this run would write are the ones installed: the same folder,

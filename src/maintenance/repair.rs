@@ -103,6 +103,18 @@ pub fn check_entry(
     })
 }
 
+/// The SHA-256 of bundle entry `index`, in hex: the one the bundle promises (`known`), or,
+/// for a payload folder, which knows its files' hashes only once read, of its bytes now.
+pub fn bundled_sha256(bundle: &Bundle, index: usize, known: Option<&[u8; 32]>) -> Option<String> {
+    if let Some(known) = known {
+        return Some(hex::encode(known));
+    }
+    let mut reader = bundle.read_file(index).ok()?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut reader, &mut hasher).ok()?;
+    Some(hex::encode(hasher.finalize()))
+}
+
 fn sha256_file(root: &Dir, rel: &str) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     std::io::copy(&mut root.open_read(rel)?, &mut hasher)?;
@@ -150,16 +162,8 @@ pub fn plan_repair(
             match (&bundled.kind, entry.kind) {
                 (EntryKind::Dir, ReceiptKind::Dir) => true,
                 (EntryKind::File { sha256, .. }, ReceiptKind::File) => {
-                    // A payload folder's files are hashed only when read.
-                    let sha256 = match sha256 {
-                        Some(known) => Some(hex::encode(known)),
-                        None => bundle.read_file(i).ok().and_then(|mut r| {
-                            let mut hasher = Sha256::new();
-                            std::io::copy(&mut r, &mut hasher).ok()?;
-                            Some(hex::encode(hasher.finalize()))
-                        }),
-                    };
-                    sha256 == entry.sha256 && bundled.mode == entry.mode
+                    bundled_sha256(bundle, i, sha256.as_ref()) == entry.sha256
+                        && bundled.mode == entry.mode
                 }
                 (EntryKind::Symlink { target }, ReceiptKind::Symlink) => {
                     Some(target.as_str()) == entry.target.as_deref()
