@@ -659,3 +659,62 @@ fn every_command_accepts_unattended_json_and_quiet() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("ksn decline"), "{}", show(&out));
 }
+
+#[test]
+fn an_upgrade_without_menu_entries_removes_the_earlier_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ksn-demo");
+    let menus = dir.with_extension("menus");
+    let entry = menus.join("applications/ksn-demo-security.desktop");
+    assert_ok(&install_again(&dir, &["--ksn", "decline"]));
+    assert!(entry.exists());
+    // Version 2 of the product, packed.
+    let installer = tmp.path().join("setup-2");
+    let out = ksn_setup()
+        .args([
+            "pack",
+            "--level",
+            "1",
+            "--product-version",
+            "2.0.0",
+            "--output",
+        ])
+        .arg(&installer)
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let dry = install_again(
+        &dir,
+        &[
+            "--installer",
+            installer.to_str().unwrap(),
+            "--no-menu-entries",
+            "--dry-run",
+        ],
+    );
+    assert_ok(&dry);
+    assert!(
+        stdout(&dry).contains(&format!("remove {}", entry.display())),
+        "{}",
+        show(&dry)
+    );
+    let out = install_json(
+        &dir,
+        &[
+            "--installer",
+            installer.to_str().unwrap(),
+            "--no-menu-entries",
+        ],
+    );
+    assert_ok(&out);
+    assert_eq!(json_of(&out)["action"], "upgraded");
+    assert!(!entry.exists(), "the earlier entry is not left behind");
+    assert!(
+        !menus
+            .join("applications/ksn-demo-security-settings.desktop")
+            .exists()
+    );
+    let receipt = read_toml(&dir.join(".ksn-setup/receipt.toml"));
+    assert!(receipt.get("menu").is_none());
+    assert_eq!(receipt["product_version"].as_str(), Some("2.0.0"));
+}

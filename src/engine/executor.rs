@@ -410,7 +410,7 @@ impl Work {
             now: plan.now.clone(),
             files: plan.files,
             expected_sha256: Default::default(),
-            menu_dir: plan.menu_dir.clone(),
+            menu_dir: plan.menu_dir.clone().or(plan.menu_removed_from.clone()),
             menu_files: plan.menu_files.clone(),
             menu_dirs: plan.menu_dirs.clone(),
             receipt: None,
@@ -1596,19 +1596,25 @@ impl<'a> Run<'a> {
             installed_at: self.work.now.clone(),
             signer: self.bundle().signer.map(|k| k.to_string()),
             entries,
-            menu: self.work.menu_dir.as_ref().map(|dir| receipt::MenuRecord {
-                dir: dir.clone(),
-                dirs: self.work.menu_dirs.clone(),
-                files: self
-                    .work
-                    .menu_files
-                    .iter()
-                    .map(|f| receipt::MenuFileRecord {
-                        path: f.path.clone(),
-                        sha256: hex::encode(Sha256::digest(&f.bytes)),
-                    })
-                    .collect(),
-            }),
+            // Entries only removed (the menu folder of an earlier install) are no record.
+            menu: self
+                .work
+                .menu_dir
+                .as_ref()
+                .filter(|_| !self.work.menu_files.is_empty())
+                .map(|dir| receipt::MenuRecord {
+                    dir: dir.clone(),
+                    dirs: self.work.menu_dirs.clone(),
+                    files: self
+                        .work
+                        .menu_files
+                        .iter()
+                        .map(|f| receipt::MenuFileRecord {
+                            path: f.path.clone(),
+                            sha256: hex::encode(Sha256::digest(&f.bytes)),
+                        })
+                        .collect(),
+                }),
             unknown: toml::Table::new(),
         }
     }

@@ -281,6 +281,10 @@ pub struct Plan {
     /// The folders below the menu folder that installs of this product created (this one and
     /// earlier ones), for the receipt: uninstall removes them when empty.
     pub menu_dirs: Vec<String>,
+    /// The menu folder an earlier install added entries to and this one adds none to: its
+    /// entries there are removed (`Op::RemoveMenuFile`, `Op::RemoveMenuDir`).
+    #[serde(default)]
+    pub menu_removed_from: Option<PathBuf>,
 }
 
 /// Makes the plan for installing `bundle` into `target` with `answers` at time `now`.
@@ -504,6 +508,27 @@ pub fn plan(
         }
     }
     let (menu_dir, menu_files, menu_dirs) = plan_menu(bundle, target, &mut ops, &mut problems);
+    // Without entries now, the earlier install's entries go, or they would be left behind
+    // with no receipt naming them. (Entries moving to another menu folder stay where they
+    // were: one transaction works below one menu folder.)
+    let menu_removed_from = match (&menu_dir, &target.earlier_menu) {
+        (None, Some(earlier)) => {
+            ops.extend(
+                earlier
+                    .files
+                    .iter()
+                    .map(|path| Op::RemoveMenuFile { path: path.clone() }),
+            );
+            ops.extend(
+                earlier
+                    .dirs
+                    .iter()
+                    .map(|path| Op::RemoveMenuDir { path: path.clone() }),
+            );
+            Some(earlier.dir.clone())
+        }
+        _ => None,
+    };
     ops.push(Op::WriteReceipt {
         replaces: previous.is_some(),
     });
@@ -574,6 +599,7 @@ pub fn plan(
         menu_dir,
         menu_files,
         menu_dirs,
+        menu_removed_from,
     })
 }
 
@@ -659,7 +685,7 @@ impl Plan {
 
     /// A path below the menu folder, for people.
     fn menu_path(&self, path: &str) -> String {
-        match &self.menu_dir {
+        match self.menu_dir.as_ref().or(self.menu_removed_from.as_ref()) {
             Some(dir) => dir.join(path).display().to_string(),
             None => path.to_string(),
         }

@@ -80,6 +80,20 @@ pub struct Target {
     pub empty_dir: Option<u32>,
     /// The menu folder, when the install adds menu entries.
     pub menu: Option<MenuLook>,
+    /// The entries an earlier install added to a menu folder this install does not write
+    /// to (it adds none, or adds them elsewhere): what of them is still as it wrote them.
+    pub earlier_menu: Option<EarlierMenu>,
+}
+
+/// What an earlier install left in a menu folder this install leaves: its files still with
+/// the bytes it wrote (another program's rewrite of one is that program's, and stays) and
+/// its folders, which go when empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierMenu {
+    pub dir: PathBuf,
+    pub files: Vec<String>,
+    /// Deepest first.
+    pub dirs: Vec<String>,
 }
 
 /// What stands in the menu folder ([`crate::engine::desktop`]) at the paths ksn-setup writes.
@@ -162,6 +176,7 @@ pub fn inspect(dir: &Path, bundle: &Bundle, menu_dir: Option<&Path>) -> anyhow::
         interrupted: false,
         empty_dir: None,
         menu: None,
+        earlier_menu: None,
     };
     if let Some(menu_dir) = menu_dir {
         target.menu = Some(inspect_menu(menu_dir, &target.missing_dirs)?);
@@ -192,6 +207,7 @@ pub fn inspect(dir: &Path, bundle: &Bundle, menu_dir: Option<&Path>) -> anyhow::
             ),
             None => None,
         };
+        target.earlier_menu = earlier_menu(&receipt, target.menu.as_ref());
         target.previous = Some(PreviousInstall { receipt, config });
     }
     target.config_exists = root.exists(layout::CONFIG)?;
@@ -275,4 +291,44 @@ fn existing_of(kind: Kind) -> Existing {
         Kind::File => Existing::File,
         Kind::Other => Existing::Other,
     }
+}
+
+/// The earlier install's menu entries, when this install does not write to their folder.
+/// A folder that cannot be opened safely, or a file that cannot be read as a plain file, is
+/// left as it is: nothing there is taken for ours.
+fn earlier_menu(receipt: &Receipt, now: Option<&MenuLook>) -> Option<EarlierMenu> {
+    use sha2::{Digest, Sha256};
+    let record = receipt.menu.as_ref()?;
+    if now.is_some_and(|m| m.dir == record.dir) {
+        return None;
+    }
+    let menu = ownership::open_checked(&record.dir).ok()?;
+    let files = record
+        .files
+        .iter()
+        .filter(|f| {
+            menu.read_optional(&f.path, crate::engine::desktop::MAX_FILE)
+                .ok()
+                .flatten()
+                .is_some_and(|bytes| hex::encode(Sha256::digest(&bytes)) == f.sha256)
+        })
+        .map(|f| f.path.clone())
+        .collect();
+    let mut dirs: Vec<String> = record
+        .dirs
+        .iter()
+        .filter(|d| {
+            menu.meta_of(d)
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.kind == Kind::Dir)
+        })
+        .cloned()
+        .collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    Some(EarlierMenu {
+        dir: record.dir.clone(),
+        files,
+        dirs,
+    })
 }

@@ -26,8 +26,8 @@ use crate::engine::executor::Work;
 use crate::engine::plan::{Op, Plan};
 use crate::engine::receipt::{MenuFileRecord, MenuRecord, ReceiptEntry, ReceiptKind};
 use crate::maintenance::installed::InstalledProduct;
+use crate::maintenance::ksn_change;
 use crate::maintenance::repair::{self, Check, RepairPlan};
-use crate::maintenance::{ksn_change, menu};
 
 /// What installing again would change.
 #[derive(Debug, Clone)]
@@ -130,12 +130,11 @@ fn records_work(
     plan: &Plan,
     ksn: &rules::Resolution,
 ) -> Option<Work> {
-    let was = installed.receipt.menu.as_ref();
-    let removal = match (was, &plan.menu_dir) {
-        (Some(was), Some(dir)) if was.dir != *dir => return None,
-        (Some(_), None) => Some(menu::plan_removal(&installed.receipt).ok()?),
-        _ => None,
-    };
+    if let (Some(was), Some(dir)) = (&installed.receipt.menu, &plan.menu_dir)
+        && was.dir != *dir
+    {
+        return None;
+    }
     let config_text = config::render(
         Some(&installed.config),
         &ConfigValues {
@@ -166,10 +165,19 @@ fn records_work(
             previous_len: installed.consent_log_len,
         });
     }
+    // The plan's menu steps: entries written, or an earlier install's removed.
     ops.extend(
         plan.ops
             .iter()
-            .filter(|op| matches!(op, Op::CreateMenuDir { .. } | Op::WriteMenuFile { .. }))
+            .filter(|op| {
+                matches!(
+                    op,
+                    Op::CreateMenuDir { .. }
+                        | Op::WriteMenuFile { .. }
+                        | Op::RemoveMenuFile { .. }
+                        | Op::RemoveMenuDir { .. }
+                )
+            })
             .cloned(),
     );
     let mut receipt = installed.receipt.clone();
@@ -186,24 +194,17 @@ fn records_work(
             })
             .collect(),
     });
-    let mut work = Work {
+    ops.push(Op::WriteReceipt { replaces: true });
+    Some(Work {
         config_text,
         consent_line,
         decision: Some(ksn.record.decision),
-        menu_dir: plan.menu_dir.clone(),
+        menu_dir: plan.menu_dir.clone().or(plan.menu_removed_from.clone()),
         menu_files: plan.menu_files.clone(),
         menu_dirs: plan.menu_dirs.clone(),
         receipt: Some(receipt),
-        ..Work::on_installed("install", Vec::new(), &installed.receipt, &plan.now)
-    };
-    if let Some(removal) = removal {
-        ops.extend(removal.ops);
-        work.menu_dir = removal.dir;
-        work.menu_files = Vec::new();
-    }
-    ops.push(Op::WriteReceipt { replaces: true });
-    work.ops = ops;
-    Some(work)
+        ..Work::on_installed("install", ops, &installed.receipt, &plan.now)
+    })
 }
 
 /// The first path where the installed files (as the receipt lists them) and the bundle's
