@@ -631,9 +631,8 @@ struct Stamp {
 type Staged = (usize, Option<Stamp>);
 
 /// A file a frame finished, to be checked once the frame is: its index, the bytes written,
-/// the size and SHA-256 the bundle promises, the SHA-256 of what was written and its
-/// modification time.
-type Written<'a> = (usize, u64, u64, Option<&'a [u8; 32]>, [u8; 32], i64);
+/// the size and SHA-256 the bundle promises, and the stamp of what was written.
+type Written<'a> = (usize, u64, u64, Option<&'a [u8; 32]>, Stamp);
 
 /// A staged file cut by a frame boundary: written piece by piece by the threads that decode
 /// its frames.
@@ -1307,15 +1306,11 @@ impl<'a> Run<'a> {
                     left -= piece.len() as u64;
                     self.control.checkpoint()?;
                 }
-                let mtime_ns = mtime_ns_of(&out, &entry.path)?;
-                finished.push((
-                    index,
-                    segment.len,
-                    size,
-                    sha256,
-                    hasher.finalize().into(),
-                    mtime_ns,
-                ));
+                let stamp = Stamp {
+                    sha256: hasher.finalize().into(),
+                    mtime_ns: mtime_ns_of(&out, &entry.path)?,
+                };
+                finished.push((index, segment.len, size, sha256, stamp));
             } else {
                 let target = spanning
                     .get(&index)
@@ -1350,8 +1345,11 @@ impl<'a> Run<'a> {
                         hasher.update(&buffer[..n]);
                         at += n as u64;
                     }
-                    let mtime_ns = mtime_ns_of(&target.file, &entry.path)?;
-                    finished.push((index, at, size, sha256, hasher.finalize().into(), mtime_ns));
+                    let stamp = Stamp {
+                        sha256: hasher.finalize().into(),
+                        mtime_ns: mtime_ns_of(&target.file, &entry.path)?,
+                    };
+                    finished.push((index, at, size, sha256, stamp));
                 }
             }
         }
@@ -1359,12 +1357,8 @@ impl<'a> Run<'a> {
         // not the file they spoilt.
         stream.finish().map_err(anyhow::Error::from)?;
         let mut done = Vec::with_capacity(finished.len());
-        for (index, written, size, sha256, digest, mtime_ns) in finished {
+        for (index, written, size, sha256, stamp) in finished {
             let entry = &bundle.entries[index];
-            let stamp = Stamp {
-                sha256: digest,
-                mtime_ns,
-            };
             done.push((
                 index,
                 self.checked(index, entry, written, size, sha256, stamp)?,
@@ -1602,18 +1596,12 @@ impl<'a> Run<'a> {
                 .menu_dir
                 .as_ref()
                 .filter(|_| !self.work.menu_files.is_empty())
-                .map(|dir| receipt::MenuRecord {
-                    dir: dir.clone(),
-                    dirs: self.work.menu_dirs.clone(),
-                    files: self
-                        .work
-                        .menu_files
-                        .iter()
-                        .map(|f| receipt::MenuFileRecord {
-                            path: f.path.clone(),
-                            sha256: hex::encode(Sha256::digest(&f.bytes)),
-                        })
-                        .collect(),
+                .map(|dir| {
+                    receipt::MenuRecord::of_written(
+                        dir,
+                        &self.work.menu_dirs,
+                        &self.work.menu_files,
+                    )
                 }),
             unknown: toml::Table::new(),
         }

@@ -79,6 +79,24 @@ pub struct MenuFileRecord {
     pub sha256: String,
 }
 
+impl MenuRecord {
+    /// The record of `files` written below `dir`, which holds the installs' folders `dirs`.
+    pub fn of_written(dir: &Path, dirs: &[String], files: &[desktop::MenuFile]) -> MenuRecord {
+        use sha2::{Digest, Sha256};
+        MenuRecord {
+            dir: dir.to_path_buf(),
+            dirs: dirs.to_vec(),
+            files: files
+                .iter()
+                .map(|f| MenuFileRecord {
+                    path: f.path.clone(),
+                    sha256: hex::encode(Sha256::digest(&f.bytes)),
+                })
+                .collect(),
+        }
+    }
+}
+
 impl Receipt {
     /// Parses a receipt read back from disk. It is input, not truth: every entry must name a
     /// path a payload may have (never `.ksn-setup/…` nor the config or the consent log, which

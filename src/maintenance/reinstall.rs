@@ -14,8 +14,6 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
 use crate::base::dir::Dir;
 use crate::bundle::contents::Bundle;
 use crate::bundle::entry::EntryKind;
@@ -24,7 +22,7 @@ use crate::consent::config::{self, ConfigValues};
 use crate::consent::rules::{self, KsnRecord, LogLine};
 use crate::engine::executor::Work;
 use crate::engine::plan::{Op, Plan};
-use crate::engine::receipt::{MenuFileRecord, MenuRecord, ReceiptEntry, ReceiptKind};
+use crate::engine::receipt::{MenuRecord, ReceiptEntry, ReceiptKind};
 use crate::maintenance::installed::InstalledProduct;
 use crate::maintenance::ksn_change;
 use crate::maintenance::repair::{self, Check, RepairPlan};
@@ -182,18 +180,7 @@ fn records_work(
     );
     let mut receipt = installed.receipt.clone();
     receipt.installer_version = crate::INSTALLER_VERSION.into();
-    receipt.menu = plan.menu_dir.as_ref().map(|dir| MenuRecord {
-        dir: dir.clone(),
-        dirs: plan.menu_dirs.clone(),
-        files: plan
-            .menu_files
-            .iter()
-            .map(|f| MenuFileRecord {
-                path: f.path.clone(),
-                sha256: hex::encode(Sha256::digest(&f.bytes)),
-            })
-            .collect(),
-    });
+    receipt.menu = planned_menu(plan);
     ops.push(Op::WriteReceipt { replaces: true });
     Some(Work {
         config_text,
@@ -244,23 +231,25 @@ fn first_different_file(receipt: &[ReceiptEntry], bundle: &Bundle) -> Option<Str
 /// Whether the menu entries this run would write are the ones installed: the same folder,
 /// the same files with the same bytes (their text names the folder and the languages).
 fn same_menu(installed: &InstalledProduct, plan: &Plan) -> bool {
-    match (&installed.receipt.menu, &plan.menu_dir) {
+    let files = |record: &MenuRecord| {
+        let mut files: Vec<(String, String)> = record
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.sha256.clone()))
+            .collect();
+        files.sort();
+        files
+    };
+    match (&installed.receipt.menu, planned_menu(plan)) {
         (None, None) => true,
-        (Some(record), Some(dir)) => {
-            let mut wanted: Vec<(&str, String)> = plan
-                .menu_files
-                .iter()
-                .map(|f| (f.path.as_str(), hex::encode(Sha256::digest(&f.bytes))))
-                .collect();
-            let mut have: Vec<(&str, String)> = record
-                .files
-                .iter()
-                .map(|f| (f.path.as_str(), f.sha256.clone()))
-                .collect();
-            wanted.sort();
-            have.sort();
-            record.dir == *dir && wanted == have
-        }
+        (Some(was), Some(wanted)) => was.dir == wanted.dir && files(was) == files(&wanted),
         _ => false,
     }
+}
+
+/// The receipt's menu record of what this run's plan writes.
+fn planned_menu(plan: &Plan) -> Option<MenuRecord> {
+    plan.menu_dir
+        .as_ref()
+        .map(|dir| MenuRecord::of_written(dir, &plan.menu_dirs, &plan.menu_files))
 }
