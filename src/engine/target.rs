@@ -17,7 +17,7 @@ use crate::base::ownership;
 use crate::base::paths::RelPath;
 use crate::bundle::contents::Bundle;
 use crate::consent::config::ExistingConfig;
-use crate::engine::receipt::Receipt;
+use crate::engine::receipt::{MenuRecord, Receipt};
 
 /// What stands at a path of the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,15 +294,27 @@ fn existing_of(kind: Kind) -> Existing {
 }
 
 /// The earlier install's menu entries, when this install does not write to their folder.
-/// A folder that cannot be opened safely, or a file that cannot be read as a plain file, is
-/// left as it is: nothing there is taken for ours.
+/// A folder that cannot be opened safely, or looked at, is left as it is: nothing there is
+/// taken for ours, and the install goes on.
 fn earlier_menu(receipt: &Receipt, now: Option<&MenuLook>) -> Option<EarlierMenu> {
-    use sha2::{Digest, Sha256};
     let record = receipt.menu.as_ref()?;
     if now.is_some_and(|m| m.dir == record.dir) {
         return None;
     }
-    let menu = ownership::open_checked(&record.dir).ok()?;
+    still_ours(record).ok().flatten()
+}
+
+/// What of the entries `record` lists is still as the install wrote them: the files with
+/// the bytes it wrote (one another program has since rewritten is not taken for ours, nor
+/// one that cannot be read as a plain file) and its folders that are still folders,
+/// deepest first. `None` when the menu folder is gone; an error when it cannot be opened
+/// safely ([`ownership::open_checked`]).
+pub fn still_ours(record: &MenuRecord) -> anyhow::Result<Option<EarlierMenu>> {
+    use sha2::{Digest, Sha256};
+    if fs::symlink_metadata(&record.dir).is_err() {
+        return Ok(None);
+    }
+    let menu = ownership::open_checked(&record.dir)?;
     let files = record
         .files
         .iter()
@@ -314,21 +326,16 @@ fn earlier_menu(receipt: &Receipt, now: Option<&MenuLook>) -> Option<EarlierMenu
         })
         .map(|f| f.path.clone())
         .collect();
-    let mut dirs: Vec<String> = record
-        .dirs
-        .iter()
-        .filter(|d| {
-            menu.meta_of(d)
-                .ok()
-                .flatten()
-                .is_some_and(|m| m.kind == Kind::Dir)
-        })
-        .cloned()
-        .collect();
+    let mut dirs = Vec::new();
+    for dir in &record.dirs {
+        if menu.meta_of(dir)?.is_some_and(|m| m.kind == Kind::Dir) {
+            dirs.push(dir.clone());
+        }
+    }
     dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
-    Some(EarlierMenu {
+    Ok(Some(EarlierMenu {
         dir: record.dir.clone(),
         files,
         dirs,
-    })
+    }))
 }

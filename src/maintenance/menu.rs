@@ -12,6 +12,7 @@ use crate::base::ownership;
 use crate::engine::desktop::{self, MenuFile};
 use crate::engine::plan::Op;
 use crate::engine::receipt::Receipt;
+use crate::engine::target::still_ours;
 use crate::maintenance::repair::Damage;
 
 /// Menu operations for a piece of maintenance work, and what they need.
@@ -44,33 +45,20 @@ fn sha256(bytes: &[u8]) -> String {
 /// (one another install has since rewritten is its, and stays), then the folders the
 /// installs created, deepest first, when empty.
 pub fn plan_removal(receipt: &Receipt) -> anyhow::Result<MenuWork> {
-    let Some((menu, record)) = open(receipt)? else {
+    let Some(ours) = receipt.menu.as_ref().map(still_ours).transpose()?.flatten() else {
         return Ok(MenuWork::default());
     };
-    let mut work = MenuWork {
-        dir: Some(record.dir.clone()),
+    let mut ops: Vec<Op> = ours
+        .files
+        .into_iter()
+        .map(|path| Op::RemoveMenuFile { path })
+        .collect();
+    ops.extend(ours.dirs.into_iter().map(|path| Op::RemoveMenuDir { path }));
+    Ok(MenuWork {
+        ops,
+        dir: Some(ours.dir),
         ..MenuWork::default()
-    };
-    for file in &record.files {
-        let now = match menu.read_optional(&file.path, desktop::MAX_FILE) {
-            Ok(now) => now,
-            // Not a regular file (a symlink, a folder): not what the install wrote.
-            Err(_) => continue,
-        };
-        if now.is_some_and(|bytes| sha256(&bytes) == file.sha256) {
-            work.ops.push(Op::RemoveMenuFile {
-                path: file.path.clone(),
-            });
-        }
-    }
-    let mut dirs: Vec<&String> = record.dirs.iter().collect();
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
-    for dir in dirs {
-        if menu.meta_of(dir)?.is_some_and(|m| m.kind == Kind::Dir) {
-            work.ops.push(Op::RemoveMenuDir { path: dir.clone() });
-        }
-    }
-    Ok(work)
+    })
 }
 
 /// Repair: every menu file the receipt lists, checked against the bytes this ksn-setup
