@@ -427,32 +427,8 @@ fn dry_run_again(
             report.say(format!(
                 "Already installed; installing again would change no payload file ({why}):"
             ));
-            let menu = |path: &str| match &work.menu_dir {
-                Some(dir) => dir.join(path).display().to_string(),
-                None => path.to_string(),
-            };
             for op in &work.ops {
-                let step = match op {
-                    plan::Op::WriteConfig { .. } => format!("update {}", layout::CONFIG),
-                    plan::Op::AppendConsentLog { .. } => {
-                        format!("append the decision to {}", layout::CONSENT_LOG)
-                    }
-                    plan::Op::CreateMenuDir { path } => format!("create folder {}", menu(path)),
-                    plan::Op::WriteMenuFile {
-                        path,
-                        replaces: true,
-                    } => {
-                        format!("replace {}", menu(path))
-                    }
-                    plan::Op::WriteMenuFile { path, .. } => format!("add {}", menu(path)),
-                    plan::Op::RemoveMenuFile { path } => format!("remove {}", menu(path)),
-                    plan::Op::RemoveMenuDir { path } => {
-                        format!("remove folder {} if empty", menu(path))
-                    }
-                    plan::Op::WriteReceipt { .. } => format!("update {}", layout::RECEIPT),
-                    other => format!("{other:?}"),
-                };
-                report.say(format!("  {step}"));
+                report.say(format!("  {}", plan.step(op)));
             }
             Some(ExitStatus::Success)
         }

@@ -683,6 +683,62 @@ impl Plan {
             && self.menu_dir == other.menu_dir
     }
 
+    /// One step of the plan, for people: what `op` does.
+    pub fn step(&self, op: &Op) -> String {
+        match op {
+            Op::CreateDir { path, mode } => format!("create folder {path} (mode {mode:o})"),
+            Op::WriteConfig { replaces } => format!(
+                "{} {} with the KSN decision ({}), durably",
+                if *replaces { "update" } else { "write" },
+                layout::CONFIG,
+                self.ksn.record.decision.as_str()
+            ),
+            Op::AppendConsentLog { .. } => {
+                format!("append the decision to {}", layout::CONSENT_LOG)
+            }
+            Op::Stage if self.fresh => format!(
+                "copy {} files ({}) into their places in {}, checking SHA-256, then sync",
+                self.files,
+                human_bytes(self.bytes),
+                layout::fresh_dir(&self.target)
+                    .unwrap_or_default()
+                    .display()
+            ),
+            Op::Stage => format!(
+                "copy {} files ({}) into .ksn-setup/txn/staging, checking SHA-256, then sync",
+                self.files,
+                human_bytes(self.bytes)
+            ),
+            Op::MoveIntoPlace { replaces_empty_dir } => format!(
+                "move it all into place as {} with one rename{}",
+                self.target.display(),
+                if replaces_empty_dir.is_some() {
+                    " (replacing the empty folder)"
+                } else {
+                    ""
+                }
+            ),
+            Op::Install { path, replaces, .. } => {
+                format!("{} {path}", if *replaces { "replace" } else { "install" })
+            }
+            Op::RemoveObsolete { path } => format!("remove {path} (not in this version)"),
+            Op::RemoveObsoleteDir { path, .. } => {
+                format!("remove folder {path} if empty (not in this version)")
+            }
+            Op::CreateMenuDir { path } => format!("create folder {}", self.menu_path(path)),
+            Op::WriteMenuFile { path, replaces } => format!(
+                "{} {}",
+                if *replaces { "replace" } else { "add" },
+                self.menu_path(path)
+            ),
+            Op::RemoveMenuFile { path } => format!("remove {}", self.menu_path(path)),
+            Op::RemoveMenuDir { path } => {
+                format!("remove folder {} if empty", self.menu_path(path))
+            }
+            Op::WriteReceipt { .. } => format!("write {}", layout::RECEIPT),
+        }
+    }
+
     /// A path below the menu folder, for people.
     fn menu_path(&self, path: &str) -> String {
         match self.menu_dir.as_ref().or(self.menu_removed_from.as_ref()) {
@@ -738,58 +794,7 @@ impl fmt::Display for Plan {
             line(f, format!("create folder {}", dir.display()))?;
         }
         for op in &self.ops {
-            let text = match op {
-                Op::CreateDir { path, mode } => format!("create folder {path} (mode {mode:o})"),
-                Op::WriteConfig { replaces } => format!(
-                    "{} {} with the KSN decision ({}), durably",
-                    if *replaces { "update" } else { "write" },
-                    layout::CONFIG,
-                    self.ksn.record.decision.as_str()
-                ),
-                Op::AppendConsentLog { .. } => {
-                    format!("append the decision to {}", layout::CONSENT_LOG)
-                }
-                Op::Stage if self.fresh => format!(
-                    "copy {} files ({}) into their places in {}, checking SHA-256, then sync",
-                    self.files,
-                    human_bytes(self.bytes),
-                    layout::fresh_dir(&self.target)
-                        .unwrap_or_default()
-                        .display()
-                ),
-                Op::Stage => format!(
-                    "copy {} files ({}) into .ksn-setup/txn/staging, checking SHA-256, then sync",
-                    self.files,
-                    human_bytes(self.bytes)
-                ),
-                Op::MoveIntoPlace { replaces_empty_dir } => format!(
-                    "move it all into place as {} with one rename{}",
-                    self.target.display(),
-                    if replaces_empty_dir.is_some() {
-                        " (replacing the empty folder)"
-                    } else {
-                        ""
-                    }
-                ),
-                Op::Install { path, replaces, .. } => {
-                    format!("{} {path}", if *replaces { "replace" } else { "install" })
-                }
-                Op::RemoveObsolete { path } => format!("remove {path} (not in this version)"),
-                Op::RemoveObsoleteDir { path, .. } => {
-                    format!("remove folder {path} if empty (not in this version)")
-                }
-                Op::CreateMenuDir { path } => format!("create folder {}", self.menu_path(path)),
-                Op::WriteMenuFile { path, replaces } => format!(
-                    "{} {}",
-                    if *replaces { "replace" } else { "add" },
-                    self.menu_path(path)
-                ),
-                Op::RemoveMenuFile { path } => format!("remove {}", self.menu_path(path)),
-                Op::RemoveMenuDir { path } => {
-                    format!("remove folder {} if empty", self.menu_path(path))
-                }
-                Op::WriteReceipt { .. } => format!("write {}", layout::RECEIPT),
-            };
+            let text = self.step(op);
             line(f, text)?;
         }
         line(f, "sync and commit".to_string())?;
